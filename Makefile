@@ -1,0 +1,40 @@
+# The two commands of the README, and the steps they are made of.
+# Everything lives in .venv (Python 3.12) and var/ (SQLite, media, broker folders, dev PKI).
+
+SHELL := /bin/bash
+PYTHON_VERSION := $(shell cat .python-version)
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || echo "$(HOME)/.pyenv/versions/$(PYTHON_VERSION)/bin/python")
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint check clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required, found " + sys.version' \
+		|| { echo "Set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Run the product on the embedded default: SQLite + kombu's filesystem broker.
+run: install
+	@$(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
+
+# The whole test suite (SQLite + in-memory broker unless DATABASE_URL /
+# CELERY_BROKER_URL say otherwise).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var

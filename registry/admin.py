@@ -1,0 +1,256 @@
+"""The admin: every record with useful columns, filters and search.
+
+Saves go through ``registry.services.record_saved`` so the admin cannot skip the
+ledger; nothing is deleted; evidence and the ledger are read-only; embargoed
+incidents are hidden from anyone who may not see them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from registry import selectors
+from registry.models import (
+    Benchmark,
+    BenchmarkClaim,
+    CloningIncident,
+    Evidence,
+    EvidenceFile,
+    LedgerEntry,
+    ModelArtifact,
+    ModelLineage,
+    ModelRelease,
+    Organization,
+    StoredFile,
+    VoteDataset,
+)
+from registry.roles import sees_all_incidents, user_handles_incident
+from registry.services import record_saved
+
+admin.site.site_header = "Evidence Registry"
+admin.site.site_title = "Evidence Registry"
+admin.site.index_title = "Records"
+
+
+class LedgeredAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saves are ledgered after related rows (inlines, many-to-many) are saved, so
+    the snapshot shows the record as the user left it. Records are never deleted."""
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        record_saved(
+            instance=form.instance,
+            actor=request.user,
+            created=not change,
+            old_status=getattr(form.instance, "_status_before_save", None),
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change and hasattr(obj, "status"):
+            # The form has already written the new status onto obj; read the old one.
+            before = type(obj).objects.filter(pk=obj.pk).values_list("status", flat=True)
+            obj._status_before_save = before.first()
+        if not change and hasattr(obj, "created_by_id") and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(LedgeredAdmin):
+    list_display = ["name", "kind", "country", "website"]
+    list_filter = ["kind", "country"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ModelArtifactInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ModelArtifact
+    extra = 0
+    fields = ["kind", "uri", "sha256", "size_bytes"]
+
+
+class ModelLineageInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ModelLineage
+    fk_name = "release"
+    extra = 0
+    autocomplete_fields = ["base"]
+    verbose_name = "declared base model"
+
+
+@admin.register(ModelRelease)
+class ModelReleaseAdmin(LedgeredAdmin):
+    list_display = ["name", "version", "organization", "release_date", "access", "modality"]
+    list_filter = ["access", "modality", "organization"]
+    search_fields = ["name", "version", "organization__name"]
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization"]
+    inlines = [ModelLineageInline, ModelArtifactInline]
+    date_hierarchy = "release_date"
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(LedgeredAdmin):
+    list_display = ["name", "kind", "operator", "url"]
+    list_filter = ["kind"]
+    search_fields = ["name", "slug"]
+    list_select_related = ["operator"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(StoredFile)
+class StoredFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["sha256", "size_bytes", "media_type", "created_at"]
+    search_fields = ["sha256"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(VoteDataset)
+class VoteDatasetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Datasets are uploaded through the API or ``load_demo``; here they are read-only."""
+
+    list_display = ["name", "benchmark", "n_votes", "n_models", "n_ties", "snapshot_date"]
+    list_filter = ["benchmark", "detected_format"]
+    search_fields = ["name", "file__sha256"]
+    list_select_related = ["benchmark", "file"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in VoteDataset._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BenchmarkClaim)
+class BenchmarkClaimAdmin(LedgeredAdmin):
+    list_display = ["release", "kind", "benchmark", "claimant", "claim_date", "status"]
+    list_filter = ["status", "kind", "benchmark"]
+    search_fields = ["statement", "release__name"]
+    list_select_related = ["release", "benchmark", "claimant"]
+    autocomplete_fields = ["release", "compared_release", "claimant"]
+    date_hierarchy = "claim_date"
+
+
+class EvidenceInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Evidence
+    extra = 0
+    fields = ["kind", "method_name", "n", "statistic_value", "p_value", "decision"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EmbargoAdminMixin:
+    """Hide embargoed incidents (and their evidence) from users who may not see them."""
+
+    incident_prefix = ""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        if sees_all_incidents(request.user):
+            return queryset
+        return queryset.filter(
+            selectors.incident_visibility_q(request.user, prefix=self.incident_prefix)
+        )
+
+
+@admin.register(CloningIncident)
+class CloningIncidentAdmin(EmbargoAdminMixin, LedgeredAdmin):
+    list_display = ["title", "suspect_label", "original_release", "status", "embargoed"]
+    list_filter = ["status", "evidentiary_level", "embargoed"]
+    search_fields = ["title", "summary", "suspect_name"]
+    list_select_related = ["suspect_release", "original_release"]
+    autocomplete_fields = ["suspect_release", "original_release", "reporting_organization"]
+    filter_horizontal = ["investigators"]
+    readonly_fields = ["status"]
+    inlines = [EvidenceInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or user_handles_incident(request.user, obj))
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
+    ) -> None:
+        # The reporter handles the incident they report, as through the API.
+        if not change and not sees_all_incidents(request.user):
+            form.cleaned_data["investigators"] = [
+                *form.cleaned_data.get("investigators", []),
+                request.user,
+            ]
+        super().save_related(request, form, formsets, change)
+
+
+class EvidenceFileInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = EvidenceFile
+    extra = 0
+    fields = ["original_filename", "file", "restricted"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(EmbargoAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Evidence is append-only: submitted through the API, read-only here."""
+
+    incident_prefix = "incident__"
+    list_display = ["method_name", "kind", "incident", "n", "p_value", "decision", "submitted_at"]
+    list_filter = ["kind", "access_mode", "decision"]
+    search_fields = ["method_name", "description"]
+    list_select_related = ["incident"]
+    inlines = [EvidenceFileInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Evidence._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["seq", "created_at", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_id", "entry_hash", "actor_label"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return selectors.ledger_list(user=request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in LedgerEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,389 @@
+"""Serializers validate and shape; writes happen in ``registry.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
+from rest_framework import serializers
+
+from registry.models import (
+    Benchmark,
+    BenchmarkClaim,
+    CloningIncident,
+    Evidence,
+    EvidenceFile,
+    LedgerEntry,
+    ModelArtifact,
+    ModelLineage,
+    ModelRelease,
+    Organization,
+    VoteDataset,
+)
+from registry.selectors import incident_list
+
+User = get_user_model()
+
+
+def validate_upload_size(upload: UploadedFile) -> UploadedFile:
+    limit = settings.REGISTRY_MAX_UPLOAD_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise serializers.ValidationError(
+            f"File is {upload.size} bytes; the limit is {limit} bytes."
+        )
+    return upload
+
+
+class OrganizationSerializer(serializers.ModelSerializer[Organization]):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "kind", "country", "website", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_country(self, value: str) -> str:
+        if value and not (len(value) == 2 and value.isalpha() and value.isupper()):
+            raise serializers.ValidationError("Use an ISO 3166-1 alpha-2 code such as GB.")
+        return value
+
+
+class ModelArtifactSerializer(serializers.ModelSerializer[ModelArtifact]):
+    class Meta:
+        model = ModelArtifact
+        fields = ["id", "release", "kind", "uri", "sha256", "size_bytes", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class LineageSerializer(serializers.ModelSerializer[ModelLineage]):
+    class Meta:
+        model = ModelLineage
+        fields = ["base", "relation"]
+
+
+class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    lineage = LineageSerializer(many=True, required=False)
+    artifacts = ModelArtifactSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ModelRelease
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "name",
+            "version",
+            "release_date",
+            "access",
+            "licence",
+            "parameter_count",
+            "modality",
+            "model_card_url",
+            "lineage",
+            "artifacts",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_lineage(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.instance is not None:
+            for link in value:
+                if link["base"].pk == self.instance.pk:
+                    raise serializers.ValidationError("A release cannot derive from itself.")
+        pairs = [(link["base"].pk, link["relation"]) for link in value]
+        if len(set(pairs)) != len(pairs):
+            raise serializers.ValidationError("A lineage link is listed twice.")
+        return value
+
+
+class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
+    class Meta:
+        model = Benchmark
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "operator",
+            "url",
+            "methodology",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
+    sha256 = serializers.CharField(source="file.sha256", read_only=True)
+    size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
+    uploaded_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = VoteDataset
+        fields = [
+            "id",
+            "benchmark",
+            "name",
+            "snapshot_date",
+            "source_url",
+            "attribution",
+            "sha256",
+            "size_bytes",
+            "original_filename",
+            "detected_format",
+            "read_options",
+            "n_votes",
+            "n_models",
+            "n_ties",
+            "uploaded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class VoteDatasetUploadSerializer(serializers.Serializer[VoteDataset]):
+    """Upload form for a vote file; the read options map other layouts onto ours."""
+
+    benchmark = serializers.PrimaryKeyRelatedField(queryset=Benchmark.objects.all())
+    name = serializers.CharField(max_length=200)
+    snapshot_date = serializers.DateField(required=False, allow_null=True)
+    source_url = serializers.URLField(required=False, allow_blank=True)
+    attribution = serializers.CharField(required=False, allow_blank=True)
+    file = serializers.FileField(validators=[validate_upload_size])
+    format = serializers.ChoiceField(choices=["auto", *VoteDataset.Format.values], default="auto")
+    columns = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Column mapping, e.g. model_a=left,model_b=right,winner=winner",
+    )
+    winner_values = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Winner value mapping, e.g. model_a=left,model_b=right,tie=tie",
+    )
+
+
+class BenchmarkClaimSerializer(serializers.ModelSerializer[BenchmarkClaim]):
+    class Meta:
+        model = BenchmarkClaim
+        fields = [
+            "id",
+            "claimant",
+            "release",
+            "benchmark",
+            "dataset",
+            "kind",
+            "claimed_rank",
+            "claimed_score",
+            "compared_release",
+            "model_label",
+            "compared_label",
+            "statement",
+            "source_url",
+            "claim_date",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        merged = {**_current_values(self.instance, attrs), **attrs}
+        kind = merged.get("kind")
+        errors: dict[str, str] = {}
+        if kind == BenchmarkClaim.Kind.RANK and not merged.get("claimed_rank"):
+            errors["claimed_rank"] = "A rank claim needs the claimed rank (1 or more)."
+        if kind == BenchmarkClaim.Kind.SCORE and merged.get("claimed_score") is None:
+            errors["claimed_score"] = "A score claim needs the claimed score."
+        if kind == BenchmarkClaim.Kind.BEATS:
+            other = merged.get("compared_release")
+            if other is None:
+                errors["compared_release"] = "A 'beats' claim needs the release it beats."
+            elif other == merged.get("release"):
+                errors["compared_release"] = "A release cannot beat itself."
+        dataset = merged.get("dataset")
+        if dataset is not None and dataset.benchmark_id != merged["benchmark"].pk:
+            errors["dataset"] = "The dataset belongs to another benchmark."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+def _current_values(instance: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+    if instance is None:
+        return {}
+    names = [
+        "kind",
+        "claimed_rank",
+        "claimed_score",
+        "compared_release",
+        "release",
+        "dataset",
+        "benchmark",
+    ]
+    return {name: getattr(instance, name) for name in names if name not in attrs}
+
+
+class CloningIncidentSerializer(serializers.ModelSerializer[CloningIncident]):
+    investigators = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.all(), required=False
+    )
+    suspect_label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = CloningIncident
+        fields = [
+            "id",
+            "title",
+            "suspect_release",
+            "suspect_name",
+            "suspect_artifact_sha256",
+            "suspect_label",
+            "original_release",
+            "reporting_organization",
+            "summary",
+            "status",
+            "evidentiary_level",
+            "embargoed",
+            "investigators",
+            "atlas_techniques",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        suspect_release = attrs.get(
+            "suspect_release", getattr(self.instance, "suspect_release", None)
+        )
+        suspect_name = attrs.get("suspect_name", getattr(self.instance, "suspect_name", ""))
+        if suspect_release is None and not suspect_name:
+            raise serializers.ValidationError(
+                {"suspect_name": "Name the suspect: a registered release or an external name."}
+            )
+        original = attrs.get("original_release", getattr(self.instance, "original_release", None))
+        if suspect_release is not None and suspect_release == original:
+            raise serializers.ValidationError(
+                {"suspect_release": "The suspect cannot be the original release."}
+            )
+        return attrs
+
+
+class EvidenceFileSerializer(serializers.ModelSerializer[EvidenceFile]):
+    sha256 = serializers.CharField(source="file.sha256", read_only=True)
+    size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
+    media_type = serializers.CharField(source="file.media_type", read_only=True)
+
+    class Meta:
+        model = EvidenceFile
+        fields = ["id", "original_filename", "sha256", "size_bytes", "media_type", "restricted"]
+        read_only_fields = fields
+
+
+EVIDENCE_FIELDS = [
+    "kind",
+    "method_name",
+    "method_version",
+    "access_mode",
+    "n",
+    "statistic_name",
+    "statistic_value",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "alpha",
+    "p_adjustment",
+    "decision",
+    "description",
+    "details",
+    "supersedes",
+]
+
+
+class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
+    files = EvidenceFileSerializer(many=True, read_only=True)
+    submitted_by = serializers.StringRelatedField()
+    superseded_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "incident",
+            *EVIDENCE_FIELDS,
+            "superseded_by",
+            "files",
+            "submitted_by",
+            "submitted_at",
+        ]
+        read_only_fields = fields
+
+
+class EvidenceSubmitSerializer(serializers.ModelSerializer[Evidence]):
+    """Submission of one evidence item, optionally with files (multipart)."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(validators=[validate_upload_size]),
+        required=False,
+        write_only=True,
+    )
+    restricted = serializers.BooleanField(
+        default=False, write_only=True, help_text="Restrict downloads of the files."
+    )
+    p_value = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
+    alpha = serializers.FloatField(required=False, allow_null=True)
+
+    class Meta:
+        model = Evidence
+        fields = ["incident", *EVIDENCE_FIELDS, "files", "restricted"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        # Evidence can only be attached to an incident the submitter can see.
+        user = getattr(request, "user", None)
+        self.fields["incident"].queryset = incident_list(user=user)  # type: ignore[attr-defined]
+
+    def validate_alpha(self, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 1:
+            raise serializers.ValidationError("alpha must lie strictly between 0 and 1.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        low, high = attrs.get("ci_low"), attrs.get("ci_high")
+        value = attrs.get("statistic_value")
+        if (low is None) != (high is None):
+            raise serializers.ValidationError({"ci_low": "Give both ends of the interval or none."})
+        if low is not None and high is not None:
+            if low > high:
+                raise serializers.ValidationError({"ci_low": "ci_low is above ci_high."})
+            if value is not None and not low <= value <= high:
+                raise serializers.ValidationError(
+                    {"statistic_value": "The statistic lies outside its interval."}
+                )
+        return attrs
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "seq",
+            "created_at",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "snapshot",
+            "snapshot_sha256",
+            "prev_hash",
+            "entry_hash",
+        ]
+        read_only_fields = fields
+
+
+class LedgerHeadSerializer(serializers.Serializer[LedgerEntry]):
+    seq = serializers.IntegerField()
+    hash = serializers.CharField()

@@ -1,0 +1,259 @@
+"""REST endpoints. Reads come from selectors scoped to the user; writes call services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from registry import filters, selectors
+from registry.api import serializers as s
+from registry.ledger import GENESIS_HASH, ledger_head
+from registry.models import (
+    CloningIncident,
+    ModelLineage,
+    ModelRelease,
+)
+from registry.roles import ADMIN, ANALYST, INVESTIGATOR
+from registry.services import (
+    UploadedEvidenceFile,
+    dataset_ingest,
+    evidence_submit,
+    incident_create,
+    record_create,
+    record_update,
+)
+
+
+class RecordViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Create, read and update through the ledgered services. Registry records are
+    never deleted: a claim is withdrawn, an incident closed."""
+
+    write_roles: tuple[str, ...] = (ANALYST,)
+    m2m_fields: tuple[str, ...] = ()
+
+    def _split(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        m2m = {name: data.pop(name) for name in self.m2m_fields if name in data}
+        return data, m2m
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        fields, m2m = self._split(dict(serializer.validated_data))
+        model: type[models.Model] = serializer.Meta.model  # type: ignore[attr-defined]
+        serializer.instance = record_create(
+            model=model, actor=self.request.user, fields=fields, m2m=m2m
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        fields, m2m = self._split(dict(serializer.validated_data))
+        serializer.instance = record_update(
+            instance=serializer.instance, actor=self.request.user, fields=fields, m2m=m2m
+        )
+
+
+class OrganizationViewSet(RecordViewSet):
+    queryset = selectors.organization_list()
+    serializer_class = s.OrganizationSerializer
+    filterset_class = filters.OrganizationFilter
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+
+
+class ModelReleaseViewSet(RecordViewSet):
+    queryset = selectors.release_list()
+    serializer_class = s.ModelReleaseSerializer
+    filterset_class = filters.ModelReleaseFilter
+    search_fields = ["name", "version", "organization__name"]
+    ordering_fields = ["name", "release_date", "created_at"]
+    ordering = ["organization__name", "name", "version"]
+
+    @transaction.atomic
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        lineage = serializer.validated_data.pop("lineage", None)
+        super().perform_create(serializer)
+        if lineage is not None:
+            self._save_lineage(serializer.instance, lineage)
+
+    @transaction.atomic
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        lineage = serializer.validated_data.pop("lineage", None)
+        super().perform_update(serializer)
+        if lineage is not None:
+            self._save_lineage(serializer.instance, lineage)
+
+    def _save_lineage(self, release: ModelRelease, links: list[dict[str, Any]]) -> None:
+        release.lineage.all().delete()
+        for link in links:
+            ModelLineage.objects.create(release=release, **link)
+        record_update(
+            instance=release,
+            actor=self.request.user,
+            fields={},
+            reason="lineage: "
+            + ", ".join(f"{link['relation']} {link['base'].pk}" for link in links),
+        )
+
+
+class ModelArtifactViewSet(RecordViewSet):
+    queryset = selectors.artifact_list()
+    serializer_class = s.ModelArtifactSerializer
+    filterset_class = filters.ModelArtifactFilter
+    search_fields = ["uri", "sha256"]
+    ordering_fields = ["created_at"]
+    ordering = ["id"]
+    http_method_names = ["get", "post", "head", "options"]
+
+
+class BenchmarkViewSet(RecordViewSet):
+    queryset = selectors.benchmark_list()
+    serializer_class = s.BenchmarkSerializer
+    filterset_class = filters.BenchmarkFilter
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+
+
+class VoteDatasetViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Vote datasets are uploaded once and never changed."""
+
+    queryset = selectors.dataset_list()
+    serializer_class = s.VoteDatasetSerializer
+    filterset_class = filters.VoteDatasetFilter
+    search_fields = ["name", "file__sha256"]
+    ordering_fields = ["created_at", "name"]
+    ordering = ["-created_at", "-id"]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    write_roles = (ANALYST,)
+
+    @extend_schema(
+        request=s.VoteDatasetUploadSerializer,
+        responses={201: s.VoteDatasetSerializer, 200: s.VoteDatasetSerializer},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload = s.VoteDatasetUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = dict(upload.validated_data)
+        file = data.pop("file")
+        read_options = {
+            "format": data.pop("format"),
+            "columns": data.pop("columns", ""),
+            "winner_values": data.pop("winner_values", ""),
+        }
+        result = dataset_ingest(
+            actor=request.user,
+            content=file,
+            fields=data,
+            read_options=read_options,
+            filename=file.name or "",
+        )
+        body = s.VoteDatasetSerializer(result.dataset, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class BenchmarkClaimViewSet(RecordViewSet):
+    queryset = selectors.claim_list()
+    serializer_class = s.BenchmarkClaimSerializer
+    filterset_class = filters.BenchmarkClaimFilter
+    search_fields = ["statement", "release__name", "benchmark__name"]
+    ordering_fields = ["claim_date", "created_at"]
+    ordering = ["-claim_date", "-id"]
+
+
+class CloningIncidentViewSet(RecordViewSet):
+    serializer_class = s.CloningIncidentSerializer
+    filterset_class = filters.CloningIncidentFilter
+    search_fields = ["title", "summary", "suspect_name"]
+    ordering_fields = ["created_at", "status"]
+    ordering = ["-created_at", "-id"]
+    write_roles = (INVESTIGATOR, ADMIN)
+    m2m_fields = ("investigators",)
+
+    def get_queryset(self) -> QuerySet[CloningIncident]:
+        return selectors.incident_list(user=self.request.user)
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        fields, m2m = self._split(dict(serializer.validated_data))
+        serializer.instance = incident_create(
+            actor=self.request.user, fields=fields, investigators=m2m.get("investigators", ())
+        )
+
+
+class EvidenceViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Evidence is append-only: no update, no delete. A correction supersedes."""
+
+    serializer_class = s.EvidenceSerializer
+    filterset_class = filters.EvidenceFilter
+    search_fields = ["method_name", "description"]
+    ordering_fields = ["submitted_at"]
+    ordering = ["submitted_at", "id"]
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    write_roles = (INVESTIGATOR, ADMIN)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return selectors.evidence_list(user=self.request.user)
+
+    @extend_schema(request=s.EvidenceSubmitSerializer, responses={201: s.EvidenceSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        submit = s.EvidenceSubmitSerializer(data=request.data, context={"request": request})
+        submit.is_valid(raise_exception=True)
+        data = dict(submit.validated_data)
+        incident = data.pop("incident")
+        self.check_object_permissions(request, incident)
+        restricted = data.pop("restricted")
+        files = [
+            UploadedEvidenceFile(
+                content=upload,
+                filename=upload.name or "file",
+                media_type=upload.content_type or "application/octet-stream",
+                restricted=restricted,
+            )
+            for upload in data.pop("files", [])
+        ]
+        evidence = evidence_submit(actor=request.user, incident=incident, fields=data, files=files)
+        evidence = self.get_queryset().get(pk=evidence.pk)
+        body = s.EvidenceSerializer(evidence, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LedgerEntryViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    serializer_class = s.LedgerEntrySerializer
+    filterset_class = filters.LedgerEntryFilter
+    ordering_fields = ["seq"]
+    ordering = ["seq"]
+    lookup_field = "seq"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return selectors.ledger_list(user=self.request.user)
+
+    @extend_schema(responses=s.LedgerHeadSerializer)
+    @action(detail=False, methods=["get"])
+    def head(self, request: Request) -> Response:
+        """The newest entry's seq and hash (seq 0 and 64 zeros for an empty ledger)."""
+        head = ledger_head()
+        body = (
+            {"seq": head.seq, "hash": head.entry_hash} if head else {"seq": 0, "hash": GENESIS_HASH}
+        )
+        return Response(body)

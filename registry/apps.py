@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = "Evidence registry"
+
+    def ready(self) -> None:
+        # Permissions only exist after post_migrate, so the role groups are kept
+        # in step there rather than in a data migration.
+        post_migrate.connect(_ensure_role_groups, sender=self)
+
+
+def _ensure_role_groups(**kwargs: Any) -> None:
+    from registry.permissions_setup import ensure_role_groups
+
+    ensure_role_groups(using=kwargs.get("using", "default"))

@@ -1,0 +1,72 @@
+"""Reading an uploaded vote file into the counts a VoteDataset stores.
+
+The parsing itself is the fragility engine's (``registry.fragility.votes``); this
+module turns the stored read options into its arguments and its errors into
+field-level validation errors, so a bad file is refused whole and names the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+
+from registry.fragility.votes import (
+    OUTCOME_TIE,
+    ColumnMapping,
+    VoteFileError,
+    VoteTable,
+    WinnerValues,
+    read_votes,
+)
+
+_MEDIA_TYPES = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "jsonl": "application/x-ndjson",
+    "clean_battle": "application/json",
+}
+
+
+@dataclass(frozen=True)
+class VoteSummary:
+    format: str
+    media_type: str
+    n_votes: int
+    n_models: int
+    n_ties: int
+
+
+def read_dataset_votes(raw: bytes, options: Mapping[str, Any]) -> VoteTable:
+    """Read votes with a dataset's stored options; errors name the field and record."""
+    try:
+        columns = ColumnMapping.parse(options.get("columns") or "")
+        winner_values = WinnerValues.parse(options.get("winner_values") or "")
+    except ValueError as exc:
+        field = "columns" if "--columns" in str(exc) else "winner_values"
+        raise ValidationError({field: [str(exc)]}) from exc
+    try:
+        return read_votes(
+            raw,
+            file_format=options.get("format") or "auto",
+            columns=columns,
+            winner_values=winner_values,
+        )
+    except VoteFileError as exc:
+        raise ValidationError({"file": [str(exc)]}) from exc
+    except ValueError as exc:
+        raise ValidationError({"format": [str(exc)]}) from exc
+
+
+def summarise_votes(raw: bytes, options: Mapping[str, Any]) -> VoteSummary:
+    table = read_dataset_votes(raw, options)
+    return VoteSummary(
+        format=table.file_format,
+        media_type=_MEDIA_TYPES.get(table.file_format, "application/octet-stream"),
+        n_votes=table.n_votes,
+        n_models=len(table.models),
+        n_ties=int(np.count_nonzero(table.outcome == OUTCOME_TIE)),
+    )

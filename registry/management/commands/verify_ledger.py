@@ -1,0 +1,21 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from registry.ledger import ledger_head, ledger_verify
+
+
+class Command(BaseCommand):
+    help = "Recompute the ledger's hash chain; exit non-zero naming the first bad entry."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        problem = ledger_verify()
+        if problem is not None:
+            raise CommandError(f"Ledger broken at seq {problem.seq}: {problem.reason}")
+        head = ledger_head()
+        if head is None:
+            self.stdout.write("Ledger is empty.")
+            return
+        self.stdout.write(
+            self.style.SUCCESS(f"Ledger intact: {head.seq} entries, head {head.entry_hash}")
+        )

@@ -1,0 +1,99 @@
+"""Shared fixtures: named personas and an API client per persona.
+
+Alice is an analyst, Ivan an investigator, Anna an approver, Adam an admin, Vera a
+viewer, Nobody has no role, and anonymous is not logged in.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from rest_framework.test import APIClient
+
+from registry import roles
+from registry.permissions_setup import ensure_role_groups
+from tests.factories import UserFactory
+
+# The migration's own trigger statements, so the two cannot drift apart.
+_ledger_migration = importlib.import_module("registry.migrations.0002_ledger_append_only")
+SQLITE_LEDGER_TRIGGERS: list[str] = _ledger_migration.SQLITE_UP
+SQLITE_LEDGER_TRIGGER_DROPS: list[str] = _ledger_migration.SQLITE_DOWN
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sqlite_flush_past_ledger_trigger() -> Iterator[None]:
+    """Transactional tests end with a flush, which SQLite runs as DELETE: the
+    append-only trigger (rightly) refuses it, so the flush lifts the trigger for
+    its own statements and puts it back. PostgreSQL flushes with TRUNCATE, which
+    row triggers do not see."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    original = connection.ops.sql_flush
+
+    def sql_flush(*args: object, **kwargs: object) -> list[str]:
+        statements = original(*args, **kwargs)  # type: ignore[arg-type]
+        return [*SQLITE_LEDGER_TRIGGER_DROPS, *statements, *SQLITE_LEDGER_TRIGGERS]
+
+    connection.ops.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    connection.ops.sql_flush = original  # type: ignore[method-assign]
+
+
+def _user_with_role(username: str, role: str | None) -> User:
+    ensure_role_groups()
+    user: User = UserFactory(username=username, is_staff=role is not None)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return _user_with_role("alice", roles.ANALYST)
+
+
+@pytest.fixture
+def ivan(db: None) -> User:
+    return _user_with_role("ivan", roles.INVESTIGATOR)
+
+
+@pytest.fixture
+def irene(db: None) -> User:
+    """A second investigator, not assigned to Ivan's incidents."""
+    return _user_with_role("irene", roles.INVESTIGATOR)
+
+
+@pytest.fixture
+def anna(db: None) -> User:
+    return _user_with_role("anna", roles.APPROVER)
+
+
+@pytest.fixture
+def adam(db: None) -> User:
+    return _user_with_role("adam", roles.ADMIN)
+
+
+@pytest.fixture
+def vera(db: None) -> User:
+    return _user_with_role("vera", roles.VIEWER)
+
+
+@pytest.fixture
+def nobody(db: None) -> User:
+    return _user_with_role("nobody", None)
+
+
+@pytest.fixture
+def api() -> Callable[[User | None], APIClient]:
+    def client_for(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
