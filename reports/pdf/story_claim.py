@@ -1,0 +1,240 @@
+"""The body of a claim report: the claim, its data, the leaderboard and how fragile it is.
+
+A *fragile* ranking is one that a handful of votes decides: dropping them and refitting
+reverses the order. The report states how many votes that takes (``votes_to_flip``), what
+share of the data they are, and lists their ids so anyone can re-run the refit.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepTogether, Spacer
+
+from reports.pdf.charts import score_interval_chart, votes_to_flip_chart
+from reports.pdf.document import ClaimSection, FragilityRow
+from reports.pdf.story_common import (
+    CONTENT_WIDTH,
+    data_table,
+    facts_table,
+    fmt_float,
+    fmt_int,
+    fmt_percent,
+    heading,
+    markup,
+    note_box,
+    para,
+)
+
+METHOD_TEXT = (
+    "Scores come from a Bradley-Terry model (Bradley and Terry 1952) fitted by maximum "
+    "likelihood to the pairwise votes; Elo values are the same scores rescaled by 400/ln 10. "
+    "Intervals are 95% intervals from the fit. A <i>rank upper bound</i> is the worst rank a "
+    "model could take while staying inside every interval.",
+    "Fragility is searched with the approximate maximum influence perturbation (AMIP) of "
+    "Broderick, Giordano and Meager (2020): the influence of each vote on the score gap is "
+    "approximated to first order, the most influential votes are dropped, and the model is "
+    "refitted exactly to confirm the flip. A row marked <i>confirmed</i> passed that refit.",
+    "<b>Limits.</b> AMIP finds <i>a</i> set of votes that flips the order, not necessarily the "
+    "smallest one, so each votes-to-flip figure is an <b>upper bound</b>: fewer votes may "
+    "suffice. A large figure is therefore weaker evidence of robustness than a small figure is "
+    "of fragility. The analysis says nothing about whether the votes themselves are sound; it "
+    "measures how much the published order depends on a few of them.",
+)
+
+
+def _describe_flip(row: FragilityRow, n_votes: int) -> str:
+    """One sentence, in plain words, saying what the fragility analysis found."""
+    incumbent, challenger = (escape(name) for name in row["pair"])
+    if row["votes_to_flip"] is None:
+        return (
+            f"No set of dropped votes that lets <b>{challenger}</b> overtake "
+            f"<b>{incumbent}</b> was found within the search budget."
+        )
+    confirmation = (
+        f"an exact refit confirmed it (score gap {fmt_float(row['gap_before'], 4)} before, "
+        f"{fmt_float(row['gap_after'], 4)} after)"
+        if row["verified"]
+        else "the exact refit did <b>not</b> confirm it, so treat it as indicative only"
+    )
+    return (
+        f"Dropping <b>{fmt_int(row['votes_to_flip'])}</b> of the {fmt_int(n_votes)} votes "
+        f"(<b>{fmt_percent(row['fraction'])}</b>) lets <b>{challenger}</b> overtake "
+        f"<b>{incumbent}</b>; {confirmation}."
+    )
+
+
+def _headline(claim: ClaimSection) -> FragilityRow | None:
+    rows = claim["fragility"]
+    return next((r for r in rows if r["kind"] == "top1"), rows[0] if rows else None)
+
+
+def _claim_section(claim: ClaimSection) -> list[Flowable]:
+    summary = _headline(claim)
+    finding = (
+        _describe_flip(summary, claim["dataset"]["n_votes"])
+        if summary
+        else "No fragility analysis has been recorded for this claim."
+    )
+    return [
+        *heading("1. The claim as published"),
+        note_box([para(f"“{claim['statement']}”", "quote")]),
+        Spacer(1, 3 * mm),
+        facts_table(
+            [
+                ("Claim ID", claim["claim_id"]),
+                ("Claimant", claim["claimant"]),
+                ("Model", claim["model"]),
+                ("Benchmark", claim["benchmark"]),
+                ("Published", claim["claim_date"]),
+                ("Source", para(claim["source_url"], "cell_mono")),
+            ]
+        ),
+        *heading("2. Finding in brief"),
+        markup(finding, "verdict"),
+    ]
+
+
+def _dataset_section(claim: ClaimSection) -> list[Flowable]:
+    dataset, fit = claim["dataset"], claim["fit"]
+    return [
+        *heading("3. Dataset provenance and model fit"),
+        facts_table(
+            [
+                ("Source", para(dataset["source_url"], "cell_mono")),
+                ("SHA-256", para(dataset["sha256"], "cell_mono")),
+                ("Votes", fmt_int(dataset["n_votes"])),
+                ("Models", fmt_int(dataset["n_models"])),
+                ("Ties", f"{fmt_int(dataset['n_ties'])} (tie handling: {fit['tie_handling']})"),
+                ("Reference model", f"{fit['reference_model']} (score fixed at 0)"),
+                ("MLE exists", "yes" if fit["mle_exists"] else "no: scores are ridge-penalised"),
+                ("Ridge penalty", fmt_float(fit["ridge"], 4)),
+            ]
+        ),
+        Spacer(1, 3 * mm),
+        note_box(
+            [markup("<b>Data attribution</b>", "small"), para(dataset["attribution"], "small")]
+        ),
+    ]
+
+
+def _leaderboard_section(claim: ClaimSection) -> list[Flowable]:
+    scores = sorted(claim["scores"], key=lambda row: row["rank"])
+    summary = _headline(claim)
+    highlight = frozenset([claim["model"], *(summary["pair"] if summary else [])])
+    rows = [
+        [
+            str(row["rank"]),
+            str(row["rank_ub"]),
+            row["model"],
+            fmt_float(row["score"], 3),
+            fmt_float(row["elo"], 1),
+            f"{fmt_float(row['ci_low'], 1)} to {fmt_float(row['ci_high'], 1)}",
+        ]
+        for row in scores
+    ]
+    widths = [34, 42, 202, 55, 55, 105]
+    return [
+        # The chart fills most of a page: keep its heading with it rather than orphaned.
+        KeepTogether(
+            [
+                *heading("4. Leaderboard"),
+                para("Models in orange are the claimed model and its closest challenger.", "small"),
+                score_interval_chart(scores, width=CONTENT_WIDTH, highlight=highlight),
+            ]
+        ),
+        Spacer(1, 4 * mm),
+        data_table(
+            ["Rank", "Rank UB", "Model", "Score", "Elo", "95% interval (Elo)"],
+            rows,
+            widths,
+            numeric_from_column=3,
+        ),
+    ]
+
+
+def _fragility_section(claim: ClaimSection) -> list[Flowable]:
+    n_votes = claim["dataset"]["n_votes"]
+    rows = [
+        [
+            "top 1" if row["kind"] == "top1" else f"{row['kind']} {row['k'] or ''}".strip(),
+            f"{row['pair'][0]} → {row['challenger']}",
+            fmt_int(row["votes_to_flip"]),
+            fmt_percent(row["fraction"]),
+            fmt_float(row["gap_before"], 4),
+            fmt_float(row["gap_after"], 4),
+            "confirmed" if row["verified"] else "not confirmed",
+        ]
+        for row in claim["fragility"]
+    ]
+    return [
+        *heading("5. Fragility"),
+        para(
+            "Each line asks: how many votes must be dropped for the challenger to overtake the "
+            "incumbent? Fewer votes means a more fragile ordering.",
+        ),
+        Spacer(1, 2 * mm),
+        KeepTogether([votes_to_flip_chart(claim["fragility"], width=CONTENT_WIDTH)]),
+        Spacer(1, 3 * mm),
+        data_table(
+            [
+                "Test",
+                "Incumbent → challenger",
+                "Votes",
+                "Share",
+                "Gap before",
+                "Gap after",
+                "Refit",
+            ],
+            rows,
+            [44, 182, 40, 42, 50, 50, 85],
+            numeric_from_column=2,
+        ),
+        Spacer(1, 2 * mm),
+        para(f"Share is votes to flip divided by all {fmt_int(n_votes)} votes.", "small"),
+    ]
+
+
+def _dropped_votes_section(claim: ClaimSection) -> list[Flowable]:
+    flowables: list[Flowable] = [
+        *heading("6. Dropped votes"),
+        para(
+            "Vote ids are 1-based row numbers in the dataset file identified above. Dropping "
+            "exactly these votes and refitting reproduces each flip.",
+            "small",
+        ),
+    ]
+    for row in claim["fragility"]:
+        if not row["dropped_votes"]:
+            continue
+        title = (
+            f"{escape(row['pair'][0])} → {escape(row['challenger'])}: "
+            f"{fmt_int(len(row['dropped_votes']))} votes"
+        )
+        ids = ", ".join(str(vote) for vote in row["dropped_votes"])
+        label = "Top 1" if row["kind"] == "top1" else f"Rank {row['k']}"
+        flowables += [markup(f"<b>{label}.</b> {title}", "cell"), para(ids, "mono_block")]
+        flowables.append(Spacer(1, 2 * mm))
+    return flowables
+
+
+def _method_section(claim: ClaimSection) -> list[Flowable]:
+    return [
+        *heading("7. Method and its limits"),
+        *[markup(text) for text in METHOD_TEXT],
+        Spacer(1, 2 * mm),
+        para(f"Analysis engine: {claim['engine_version']}.", "small"),
+    ]
+
+
+def claim_story(claim: ClaimSection) -> list[Flowable]:
+    """All body flowables of a claim report, after the title page."""
+    return [
+        *_claim_section(claim),
+        *_dataset_section(claim),
+        *_leaderboard_section(claim),
+        *_fragility_section(claim),
+        *_dropped_votes_section(claim),
+        *_method_section(claim),
+    ]

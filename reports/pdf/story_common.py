@@ -1,0 +1,201 @@
+"""Flowable builders shared by every report kind: text, tables, number formats, title page.
+
+All text that comes from a document is escaped before it reaches reportlab's paragraph
+markup, so a model called "<b>x</b>" prints literally instead of breaking the layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+)
+
+from reports.pdf.document import ReportDocument
+from reports.pdf.pagecanvas import MARGIN, parse_generated_at
+from reports.pdf.styles import (
+    ACCENT,
+    NOTE_BACKGROUND,
+    RULE,
+    SANS,
+    data_table_style,
+    key_value_table_style,
+    paragraph_styles,
+)
+
+PAGE_WIDTH = 595.2756  # A4 in points
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+type Cell = str | Flowable
+
+KIND_LABELS = {
+    "claim": "Benchmark claim assessment",
+    "incident": "Model cloning incident report",
+    "digest": "Registry digest",
+}
+
+
+def para(text: str, style: str = "body") -> Paragraph:
+    """A paragraph of plain (untrusted) text."""
+    return Paragraph(escape(text), paragraph_styles()[style])
+
+
+def markup(text: str, style: str = "body") -> Paragraph:
+    """A paragraph of trusted reportlab markup (``<b>``, ``<i>``); escape inputs first."""
+    return Paragraph(text, paragraph_styles()[style])
+
+
+def heading(text: str, level: int = 1) -> list[Flowable]:
+    """A section heading that never sits alone at the foot of a page."""
+    return [CondPageBreak(30 * mm if level == 1 else 22 * mm), para(text, f"h{level}")]
+
+
+def fmt_int(value: int | None) -> str:
+    """Thousands-separated integer, or an em dash for missing values."""
+    return "—" if value is None else f"{value:,}"
+
+
+def fmt_percent(fraction: float | None, digits: int = 2) -> str:
+    """A share in [0, 1] as a percentage."""
+    return "—" if fraction is None else f"{100 * fraction:.{digits}f}%"
+
+
+def fmt_float(value: float | None, digits: int = 3) -> str:
+    """A fixed-point number, or an em dash."""
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def fmt_p_value(p_value: float | None) -> str:
+    """p-values below 0.0001 are shown as a bound: more digits would claim false precision."""
+    if p_value is None:
+        return "—"
+    return "< 0.0001" if p_value < 1e-4 else f"{p_value:.4f}"
+
+
+def fmt_time(value: str) -> str:
+    """An ISO 8601 time as 'YYYY-MM-DD HH:MM UTC'."""
+    return parse_generated_at(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short_hash(value: str, length: int = 16) -> str:
+    """The first characters of a hex digest, enough to recognise it by eye."""
+    return value[:length] + "…" if len(value) > length else value
+
+
+def cell(value: Cell, style: str = "cell") -> Flowable:
+    """Wrap a string in a table-cell paragraph so that long text wraps instead of overflowing."""
+    return value if isinstance(value, Flowable) else para(value, style)
+
+
+def data_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    widths: Sequence[float],
+    *,
+    numeric_from_column: int | None = None,
+) -> Table:
+    """A table whose header repeats on every page it spans."""
+
+    def is_numeric(column: int) -> bool:
+        return numeric_from_column is not None and column >= numeric_from_column
+
+    head = [
+        cell(text, "cell_head_num" if is_numeric(i) else "cell_head")
+        for i, text in enumerate(header)
+    ]
+    body = [
+        [cell(value, "cell_num" if is_numeric(i) else "cell") for i, value in enumerate(row)]
+        for row in rows
+    ]
+    table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+    table.setStyle(data_table_style(numeric_from_column=numeric_from_column))
+    return table
+
+
+def facts_table(facts: Sequence[tuple[str, Cell]], label_width: float = 42 * mm) -> Table:
+    """Label/value pairs, one per line."""
+    rows = [[para(label, "cell_bold"), cell(value)] for label, value in facts]
+    table = Table(rows, colWidths=[label_width, CONTENT_WIDTH - label_width], hAlign="LEFT")
+    table.setStyle(key_value_table_style())
+    return table
+
+
+def note_box(flowables: list[Flowable], *, background: object = NOTE_BACKGROUND) -> Table:
+    """A shaded box for instructions and caveats."""
+    table = Table([[flowables]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
+    table.setStyle(
+        [
+            # Every table names its font: reportlab's default cell font is Helvetica, which
+            # would add a non-embedded font to the file even for an empty cell.
+            ("FONTNAME", (0, 0), (-1, -1), SANS),
+            ("BACKGROUND", (0, 0), (-1, -1), background),
+            ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+            ("LEFTPADDING", (0, 0), (-1, -1), 9),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 9),
+            ("TOPPADDING", (0, 0), (-1, -1), 7),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+        ]
+    )
+    return table
+
+
+DEFAULT_VERIFICATION_STEPS = (
+    "Check the digital signature (PAdES) in any PDF reader, or with <i>pdfsig</i>. It must be "
+    "valid, cover the whole file, and chain to the registry's published signing root.",
+    "Extract the attachment <i>manifest.json</i> (for example <i>pdfdetach -saveall</i>). Its "
+    "SHA-256 must equal the manifest digest printed above.",
+    "Compare every SHA-256 in the manifest with the files the registry holds for the listed "
+    "subjects; any difference means the evidence changed after this report was issued.",
+    "Confirm that the ledger head above (sequence number and hash) appears in the registry's "
+    "public ledger; later entries must chain back to it.",
+)
+
+
+def _verification_box(document: ReportDocument) -> Table:
+    steps = document.get("verification_instructions")
+    items = [escape(step) for step in steps] if steps else list(DEFAULT_VERIFICATION_STEPS)
+    flowables: list[Flowable] = [markup("<b>How to verify this report</b>", "h2")]
+    flowables += [markup(f"{number}. {text}", "small") for number, text in enumerate(items, 1)]
+    return note_box(flowables)
+
+
+def title_page(document: ReportDocument, manifest_sha256: str) -> list[Flowable]:
+    """The title page: identity, provenance anchors and verification steps."""
+    head = document["ledger_head"]
+    manifest = document["manifest"]
+    facts: list[tuple[str, Cell]] = [
+        ("Report ID", para(document["report_id"], "cell_mono")),
+        ("Kind", KIND_LABELS[document["kind"]]),
+        ("Subject", document["subject"]),
+        ("Generated at", fmt_time(document["generated_at"])),
+        ("Issued by", document.get("issuer", "Evidence Registry")),
+        ("Ledger head", markup(f"entry #{head['seq']:,}<br/>{escape(head['hash'])}", "cell_mono")),
+        ("Manifest SHA-256", para(manifest_sha256, "cell_mono")),
+        ("Engine version", manifest.get("engine_version", "—")),
+    ]
+    return [
+        Spacer(1, 22 * mm),
+        para("EVIDENCE REGISTRY", "kicker"),
+        Spacer(1, 3 * mm),
+        para(document["title"], "title"),
+        para(document["subject"], "subtitle"),
+        Table(
+            [[""]],
+            colWidths=[CONTENT_WIDTH],
+            rowHeights=[2],
+            style=[("LINEABOVE", (0, 0), (-1, 0), 2, ACCENT), ("FONTNAME", (0, 0), (-1, -1), SANS)],
+        ),
+        Spacer(1, 4 * mm),
+        facts_table(facts),
+        Spacer(1, 9 * mm),
+        KeepTogether(_verification_box(document)),
+        PageBreak(),
+    ]

@@ -1,0 +1,94 @@
+"""The body of a digest: what the registry recorded over a period.
+
+A *digest* lists new model releases, claims with their fragility verdicts and incidents
+that are public. Embargoed incidents never reach this module: the caller filters them and
+``validate_document`` refuses a digest that still lists one.
+"""
+
+from __future__ import annotations
+
+from reportlab.platypus import Flowable
+
+from reports.pdf.document import DigestSection
+from reports.pdf.story_common import (
+    data_table,
+    fmt_int,
+    fmt_percent,
+    heading,
+    markup,
+    para,
+)
+
+
+def _summary(digest: DigestSection) -> list[Flowable]:
+    fragile = sum(1 for claim in digest["claims"] if claim["verdict"] == "fragile")
+    return [
+        *heading("1. The period in brief"),
+        markup(
+            f"From <b>{digest['period_start']}</b> to <b>{digest['period_end']}</b> the registry "
+            f"recorded <b>{len(digest['releases'])}</b> model releases, analysed "
+            f"<b>{len(digest['claims'])}</b> benchmark claims (<b>{fragile}</b> found fragile) "
+            f"and lists <b>{len(digest['incidents'])}</b> public incidents.",
+            "verdict",
+        ),
+    ]
+
+
+def _releases(digest: DigestSection) -> list[Flowable]:
+    rows = [
+        [r["released_on"], r["organisation"], r["model"], r["version"]]
+        for r in sorted(digest["releases"], key=lambda r: (r["released_on"], r["model"]))
+    ]
+    table = data_table(["Released", "Organisation", "Model", "Version"], rows, [70, 140, 183, 100])
+    return [*heading("2. New releases"), table if rows else para("No releases in this period.")]
+
+
+def _claims(digest: DigestSection) -> list[Flowable]:
+    rows = [
+        [
+            c["claim_id"],
+            c["model"],
+            c["statement"],
+            c["verdict"],
+            fmt_int(c["votes_to_flip"]),
+            fmt_percent(c["fraction"]),
+        ]
+        for c in digest["claims"]
+    ]
+    return [
+        *heading("3. Claims and their fragility"),
+        data_table(
+            ["Claim", "Model", "Claim as published", "Verdict", "Votes", "Share"],
+            rows,
+            [64, 70, 184, 83, 44, 48],
+            numeric_from_column=4,
+        )
+        if rows
+        else para("No claims were analysed in this period."),
+        para(
+            "Votes: the fewest dropped votes found that reverse the claimed ordering (an upper "
+            "bound). Share: those votes as a share of the dataset.",
+            "small",
+        ),
+    ]
+
+
+def _incidents(digest: DigestSection) -> list[Flowable]:
+    rows = [
+        [i["incident_id"], i["title"], i["status"], i["evidentiary_level"], i["opened_on"]]
+        for i in digest["incidents"]
+    ]
+    return [
+        *heading("4. Public incidents"),
+        data_table(
+            ["Incident", "Title", "Status", "Evidence", "Opened"], rows, [66, 207, 75, 80, 65]
+        )
+        if rows
+        else para("No public incidents in this period."),
+        para("Incidents under embargo are omitted until the embargo lifts.", "small"),
+    ]
+
+
+def digest_story(digest: DigestSection) -> list[Flowable]:
+    """All body flowables of a digest, after the title page."""
+    return [*_summary(digest), *_releases(digest), *_claims(digest), *_incidents(digest)]
