@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 
 # Run the product on the embedded default: SQLite + kombu's filesystem broker.
 run: install
-	@$(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
+	@DEBUG=1 $(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
 
 # The whole test suite (SQLite + in-memory broker unless DATABASE_URL /
 # CELERY_BROKER_URL say otherwise).

@@ -90,6 +90,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # writer lock instead of failing, and take it at BEGIN so a read that
     # turns into a write cannot deadlock.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # A file, not shared-cache memory: tests that run a real Celery worker in a
+    # thread need SQLite's file locking (which waits) instead of table locks (which fail).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -177,6 +180,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = "django-db"
@@ -188,6 +192,29 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The sweeps re-queue jobs whose worker died (the filesystem transport cannot
+# redeliver an unacknowledged message the way Redis or RabbitMQ do).
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-analyses": {
+        "task": "registry.tasks.requeue_stuck_analyses",
+        "schedule": 300.0,
+    },
+    "requeue-stuck-reports": {
+        "task": "reports.tasks.requeue_stuck_reports",
+        "schedule": 120.0,
+    },
+}
+
+# Report signing (PAdES). Production names PEM files; with DEBUG on (or in tests)
+# and none named, a development PKI is created under var/dev-pki, whose names say
+# it is not to be trusted.
+REPORT_SIGNING_KEY_FILE = env_str("REPORT_SIGNING_KEY_FILE") or ""
+REPORT_SIGNING_CERT_FILE = env_str("REPORT_SIGNING_CERT_FILE") or ""
+REPORT_SIGNING_CHAIN_FILE = env_str("REPORT_SIGNING_CHAIN_FILE") or ""
+REPORT_TRUST_ROOTS_FILE = env_str("REPORT_TRUST_ROOTS_FILE") or ""
+REPORT_TSA_URL = env_str("REPORT_TSA_URL") or ""
+REPORT_DEV_PKI_DIR = VAR_DIR / "dev-pki"
+REPORT_STUCK_AFTER_SECONDS = env_int("REPORT_STUCK_AFTER_SECONDS", 600)
 
 LOGGING = {
     "version": 1,

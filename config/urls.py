@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("registry.api.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("registry.urls")),
 ]

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from registry import selectors
+from registry.analyses import analysis_request
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
     CloningIncident,
     Evidence,
     EvidenceFile,
+    FragilityAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
@@ -141,6 +145,33 @@ class VoteDatasetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+@admin.action(description="Run a fragility analysis of the selected claims")
+def request_claim_analyses(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[BenchmarkClaim]  # type: ignore[type-arg]
+) -> None:
+    queued = 0
+    for claim in queryset.select_related("dataset__file"):
+        if claim.dataset is None:
+            modeladmin.message_user(
+                request, f"Claim {claim.pk} names no dataset; skipped.", level=messages.WARNING
+            )
+            continue
+        analysis_request(actor=request.user, dataset=claim.dataset, claim=claim)
+        queued += 1
+    modeladmin.message_user(request, f"Queued {queued} analyses.")
+
+
+@admin.action(description="Request a signed report on the selected records")
+def request_reports(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+) -> None:
+    from reports.admin import admin_request_reports
+
+    admin_request_reports(modeladmin, request, queryset)
+
+
 @admin.register(BenchmarkClaim)
 class BenchmarkClaimAdmin(LedgeredAdmin):
     list_display = ["release", "kind", "benchmark", "claimant", "claim_date", "status"]
@@ -149,6 +180,7 @@ class BenchmarkClaimAdmin(LedgeredAdmin):
     list_select_related = ["release", "benchmark", "claimant"]
     autocomplete_fields = ["release", "compared_release", "claimant"]
     date_hierarchy = "claim_date"
+    actions = [request_claim_analyses, request_reports]
 
 
 class EvidenceInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -186,6 +218,7 @@ class CloningIncidentAdmin(EmbargoAdminMixin, LedgeredAdmin):
     filter_horizontal = ["investigators"]
     readonly_fields = ["status"]
     inlines = [EvidenceInline]
+    actions = [request_reports]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)
@@ -245,6 +278,35 @@ class LedgerEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in LedgerEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FragilityAnalysis)
+class FragilityAnalysisAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Analyses are produced by the engine; the admin shows them and links the page."""
+
+    list_display = ["id", "dataset", "claim", "status", "progress", "engine_version", "page"]
+    list_filter = ["status"]
+    list_select_related = ["dataset", "claim"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in FragilityAnalysis._meta.fields]
+
+    @admin.display(description="Page")
+    def page(self, obj: FragilityAnalysis) -> str:
+        if obj.claim_id:
+            url = reverse("registry:claim", args=[obj.claim_id])
+        else:
+            url = reverse("registry:dataset", args=[obj.dataset_id])
+        return format_html('<a href="{}">view</a>', url)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

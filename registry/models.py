@@ -544,3 +544,52 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class FragilityAnalysis(models.Model):
+    """A *fragility analysis* is one run of the fragility engine on a vote dataset:
+    the Bradley-Terry leaderboard with intervals and, for the top-k sets, every
+    adjacent pair and (when it answers a claim) the claim itself, the fewest votes
+    found whose removal changes it, each verified by an exact refit."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    dataset = models.ForeignKey(VoteDataset, on_delete=models.PROTECT, related_name="analyses")
+    claim = models.ForeignKey(
+        BenchmarkClaim,
+        on_delete=models.PROTECT,
+        related_name="analyses",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    parameters = models.JSONField(default=dict, blank=True)
+    input_sha256 = models.CharField(max_length=64, validators=[validate_sha256])
+    engine_version = models.CharField(max_length=20, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    claim_answer = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "fragility analyses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="fragilityanalysis_progress_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Analysis {self.pk} of {self.dataset}"

@@ -13,6 +13,7 @@ from registry.models import (
     CloningIncident,
     Evidence,
     EvidenceFile,
+    FragilityAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
@@ -57,6 +58,10 @@ def benchmark_list() -> QuerySet[Benchmark]:
 
 def dataset_list() -> QuerySet[VoteDataset]:
     return VoteDataset.objects.select_related("benchmark", "file", "uploaded_by")
+
+
+def analysis_list() -> QuerySet[FragilityAnalysis]:
+    return FragilityAnalysis.objects.select_related("dataset__file", "claim")
 
 
 def claim_list() -> QuerySet[BenchmarkClaim]:

@@ -6,4 +6,6 @@ app_name = "registry"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("datasets/<int:pk>/", views.dataset_detail, name="dataset"),
+    path("claims/<int:pk>/", views.claim_detail, name="claim"),
 ]

@@ -1,17 +1,90 @@
 """Public pages. They read through the same user-scoped selectors as the API."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.utils.safestring import mark_safe
 
 from registry import selectors
+from registry.charts import score_interval_svg
+from registry.fragility.cli import describe_flip
 from registry.ledger import ledger_head
+from registry.models import FragilityAnalysis
 
 
 def home(request: HttpRequest) -> HttpResponse:
     context = {
-        "claims": selectors.claim_list().order_by("-claim_date", "-id")[:20],
-        "incidents": selectors.incident_list(user=request.user).order_by("-created_at")[:20],
+        "claims": selectors.claim_list()[:20],
+        "incidents": selectors.incident_list(user=request.user)[:20],
         "datasets": selectors.dataset_list()[:20],
         "head": ledger_head(),
     }
     return render(request, "registry/home.html", context)
+
+
+def _analysis_context(analysis: FragilityAnalysis | None) -> dict[str, Any]:
+    if analysis is None or not analysis.results:
+        return {"analysis": analysis}
+    results = analysis.results
+    n_used = results["fit"]["n_votes_used"]
+    flips = [
+        {
+            **row,
+            "words": describe_flip(row, n_used),
+            "share": f"{row['fraction']:.2%}" if row["fraction"] is not None else "",
+        }
+        for row in results["fragility"]
+    ]
+    return {
+        "analysis": analysis,
+        "results": results,
+        "flips": flips,
+        "top_flips": [row for row in flips if row["kind"] == "top_k"],
+        # Built from numbers and escaped names only (see registry.charts).
+        "chart": mark_safe(score_interval_svg(results["scores"])),  # noqa: S308
+    }
+
+
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_object_or_404(selectors.dataset_list(), pk=pk)
+    analysis = (
+        selectors.analysis_list()
+        .filter(dataset=dataset, claim=None, status=FragilityAnalysis.Status.DONE)
+        .first()
+    )
+    context = {"dataset": dataset, **_analysis_context(analysis)}
+    return render(request, "registry/dataset_detail.html", context)
+
+
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = get_object_or_404(selectors.claim_list(), pk=pk)
+    analysis = (
+        selectors.analysis_list().filter(claim=claim, status=FragilityAnalysis.Status.DONE).first()
+    )
+    context = {"claim": claim, "dataset": claim.dataset, **_analysis_context(analysis)}
+    if analysis is not None and analysis.claim_answer and analysis.results:
+        context["claim_words"] = _claim_words(
+            analysis.claim_answer, analysis.results["fit"]["n_votes_used"]
+        )
+    return render(request, "registry/claim_detail.html", context)
+
+
+def _claim_words(answer: dict[str, Any], n_used: int) -> str:
+    """The claim's verdict in one sentence."""
+    if not answer.get("answerable"):
+        return f"Not answered: {answer.get('reason', 'unknown reason')}."
+    if not answer.get("holds_on_full_data"):
+        return "The claim does not hold even on the full data."
+    if answer.get("votes_to_flip") is None:
+        return (
+            "No flip found within the search budget. This is not a certificate of "
+            "robustness: the method finds upper bounds."
+        )
+    return (
+        f"Dropping {answer['votes_to_flip']:,} of {n_used:,} votes "
+        f"({answer['fraction']:.2%}) overturns the claim: {answer['challenger']} "
+        f"overtakes {answer['model']} (verified by refitting)."
+    )

@@ -15,6 +15,7 @@ from registry.models import (
     CloningIncident,
     Evidence,
     EvidenceFile,
+    FragilityAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
@@ -387,3 +388,47 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
 class LedgerHeadSerializer(serializers.Serializer[LedgerEntry]):
     seq = serializers.IntegerField()
     hash = serializers.CharField()
+
+
+class FragilityAnalysisSerializer(serializers.ModelSerializer[FragilityAnalysis]):
+    url = serializers.HyperlinkedIdentityField(view_name="fragilityanalysis-detail")
+
+    class Meta:
+        model = FragilityAnalysis
+        fields = [
+            "id",
+            "url",
+            "dataset",
+            "claim",
+            "status",
+            "progress",
+            "parameters",
+            "input_sha256",
+            "engine_version",
+            "claim_answer",
+            "results",
+            "error",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class FragilityAnalysisListSerializer(FragilityAnalysisSerializer):
+    """Lists leave out the (large) results; fetch one analysis to read them."""
+
+    class Meta(FragilityAnalysisSerializer.Meta):
+        fields = [f for f in FragilityAnalysisSerializer.Meta.fields if f != "results"]
+        read_only_fields = fields
+
+
+class AnalysisRequestSerializer(serializers.Serializer[FragilityAnalysis]):
+    parameters = serializers.DictField(
+        required=False,
+        help_text=(
+            'Engine parameters: {"ties": "half"|"drop", "top_k": [1, 3, 5], '
+            '"bootstrap_rounds": 1000, "seed": 0, "budget": 0.01}'
+        ),
+    )

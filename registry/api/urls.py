@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from registry.api import views
+from reports.api import ReportViewSet
 
 router = DefaultRouter()
 router.register("organizations", views.OrganizationViewSet)
@@ -11,6 +12,8 @@ router.register("datasets", views.VoteDatasetViewSet)
 router.register("claims", views.BenchmarkClaimViewSet)
 router.register("incidents", views.CloningIncidentViewSet, basename="cloningincident")
 router.register("evidence", views.EvidenceViewSet, basename="evidence")
+router.register("analyses", views.FragilityAnalysisViewSet)
 router.register("ledger", views.LedgerEntryViewSet, basename="ledgerentry")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = router.urls

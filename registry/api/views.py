@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -16,10 +17,13 @@ from rest_framework.serializers import BaseSerializer
 from registry import filters, selectors
 from registry.api import serializers as s
 from registry.ledger import GENESIS_HASH, ledger_head
+from registry.analyses import analysis_request
 from registry.models import (
+    BenchmarkClaim,
     CloningIncident,
     ModelLineage,
     ModelRelease,
+    VoteDataset,
 )
 from registry.roles import ADMIN, ANALYST, INVESTIGATOR
 from registry.services import (
@@ -167,6 +171,50 @@ class VoteDatasetViewSet(
         body = s.VoteDatasetSerializer(result.dataset, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
+    @extend_schema(request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=s.AnalysisRequestSerializer,
+        parser_classes=[parsers.JSONParser],
+    )
+    def analyses(self, request: Request, pk: str | None = None) -> Response:
+        """Queue a fragility analysis of this dataset's leaderboard; 202 with its URL."""
+        return _request_analysis(self, request, dataset=self.get_object())
+
+
+class FragilityAnalysisViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = selectors.analysis_list()
+    filterset_fields = ["dataset", "claim", "status"]
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "list":
+            return s.FragilityAnalysisListSerializer
+        return s.FragilityAnalysisSerializer
+
+
+def _request_analysis(
+    view: viewsets.GenericViewSet,  # type: ignore[type-arg]
+    request: Request,
+    *,
+    dataset: VoteDataset | None,
+    claim: BenchmarkClaim | None = None,
+) -> Response:
+    body = s.AnalysisRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    if dataset is None:
+        raise ValidationError({"dataset": ["The claim names no vote dataset to analyse."]})
+    analysis = analysis_request(
+        actor=request.user,
+        dataset=dataset,
+        claim=claim,
+        parameters=body.validated_data.get("parameters"),
+    )
+    data = s.FragilityAnalysisListSerializer(analysis, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
 
 class BenchmarkClaimViewSet(RecordViewSet):
     queryset = selectors.claim_list()
@@ -175,6 +223,13 @@ class BenchmarkClaimViewSet(RecordViewSet):
     search_fields = ["statement", "release__name", "benchmark__name"]
     ordering_fields = ["claim_date", "created_at"]
     ordering = ["-claim_date", "-id"]
+
+    @extend_schema(request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer})
+    @action(detail=True, methods=["post"], serializer_class=s.AnalysisRequestSerializer)
+    def analyses(self, request: Request, pk: str | None = None) -> Response:
+        """Queue a fragility analysis answering this claim; 202 with the analysis URL."""
+        claim = self.get_object()
+        return _request_analysis(self, request, dataset=claim.dataset, claim=claim)
 
 
 class CloningIncidentViewSet(RecordViewSet):

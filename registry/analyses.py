@@ -1,0 +1,249 @@
+"""Services for fragility analyses: request one, run it, record its result.
+
+The job's state is the ``FragilityAnalysis`` row. A worker claims it with a
+conditional UPDATE (PENDING -> RUNNING), so a duplicate delivery of the task does
+nothing; the engine runs outside any transaction; the result is written in one
+short transaction with its ledger entry. A sweep re-queues rows left RUNNING by a
+worker that died.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from registry.datasets import read_dataset_votes
+from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
+from registry.fragility.votes import VoteFileError
+from registry.ledger import ledger_append
+from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
+from registry.roles import AnyUser
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PARAMETERS: dict[str, Any] = {
+    "ties": "half",
+    "top_k": [1, 3, 5],
+    "bootstrap_rounds": 1000,
+    "seed": 0,
+    "budget": 0.01,
+}
+MAX_ATTEMPTS = 3
+
+
+def analysis_parameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults overlaid with the caller's parameters, validated."""
+    params = {**DEFAULT_PARAMETERS, **(raw or {})}
+    errors: dict[str, list[str]] = {}
+    if params["ties"] not in ("half", "drop"):
+        errors["ties"] = ["Use 'half' (a tie is half a win each) or 'drop'."]
+    top_k = params["top_k"]
+    if not (isinstance(top_k, list) and all(isinstance(k, int) and k >= 1 for k in top_k)):
+        errors["top_k"] = ["A list of positive integers, e.g. [1, 3, 5]."]
+    if not (isinstance(params["bootstrap_rounds"], int) and 0 <= params["bootstrap_rounds"] <= 10000):
+        errors["bootstrap_rounds"] = ["An integer from 0 to 10000."]
+    if not isinstance(params["seed"], int):
+        errors["seed"] = ["An integer."]
+    budget = params["budget"]
+    if not (isinstance(budget, int | float) and 0 < budget <= 0.5):
+        errors["budget"] = ["A fraction of the votes, greater than 0 and at most 0.5."]
+    unknown = set(params) - set(DEFAULT_PARAMETERS)
+    for name in unknown:
+        errors[name] = ["Unknown parameter."]
+    if errors:
+        raise ValidationError(errors)
+    return params
+
+
+def analysis_request(
+    *,
+    actor: AnyUser | None,
+    dataset: VoteDataset,
+    claim: BenchmarkClaim | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> FragilityAnalysis:
+    """Record a pending analysis and queue it once the transaction commits."""
+    from registry.tasks import run_fragility_analysis
+
+    params = analysis_parameters(parameters)
+    with transaction.atomic():
+        analysis = FragilityAnalysis.objects.create(
+            dataset=dataset,
+            claim=claim,
+            parameters=params,
+            input_sha256=dataset.file.sha256,
+            requested_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        ledger_append(instance=analysis, action="request", actor=actor)
+        if claim is not None and claim.status == BenchmarkClaim.Status.RECORDED:
+            _set_claim_status(claim, BenchmarkClaim.Status.UNDER_ANALYSIS, actor)
+        transaction.on_commit(lambda: run_fragility_analysis.delay(analysis.pk))
+    return analysis
+
+
+def _set_claim_status(claim: BenchmarkClaim, status: str, actor: AnyUser | None) -> None:
+    old = claim.status
+    claim.status = status
+    claim.save(update_fields=["status", "updated_at"])
+    ledger_append(
+        instance=claim,
+        action="status_change",
+        actor=actor,
+        extra={"from": old, "to": status, "reason": "fragility analysis"},
+    )
+
+
+def analysis_claim(*, analysis_id: int) -> bool:
+    """Take a pending analysis for this worker; False when another has it (or it is done)."""
+    claimed = FragilityAnalysis.objects.filter(
+        pk=analysis_id, status=FragilityAnalysis.Status.PENDING
+    ).update(
+        status=FragilityAnalysis.Status.RUNNING,
+        started_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        progress=0,
+    )
+    return claimed == 1
+
+
+def analysis_run(*, analysis_id: int) -> None:
+    """Claim, compute (outside any transaction) and record one analysis."""
+    if not analysis_claim(analysis_id=analysis_id):
+        logger.info("analysis %s already taken or finished; nothing to do", analysis_id)
+        return
+    analysis = FragilityAnalysis.objects.select_related("dataset__file", "claim").get(
+        pk=analysis_id
+    )
+    try:
+        results, claim_answer = _compute(analysis)
+    except (ValidationError, VoteFileError, ValueError) as exc:
+        _finish(analysis, error=_message(exc))
+        return
+    _finish(analysis, results=results, claim_answer=claim_answer)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc)
+
+
+def _options(analysis: FragilityAnalysis) -> AnalysisOptions:
+    params = analysis.parameters
+    return AnalysisOptions(
+        top_k=tuple(params["top_k"]),
+        bootstrap_rounds=params["bootstrap_rounds"],
+        seed=params["seed"],
+        budget=params["budget"],
+        ties=params["ties"],
+    )
+
+
+def _progress_writer(analysis_id: int) -> Any:
+    last = {"percent": -1, "at": 0.0}
+
+    def write(percent: int) -> None:
+        # At most a write a second: progress is for people watching, not a log.
+        now = time.monotonic()
+        if percent != 100 and (percent == last["percent"] or now - last["at"] < 1.0):
+            return
+        last.update(percent=percent, at=now)
+        FragilityAnalysis.objects.filter(pk=analysis_id).update(progress=min(percent, 99))
+
+    return write
+
+
+def _compute(analysis: FragilityAnalysis) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    dataset = analysis.dataset
+    with dataset.file.content.open("rb") as handle:
+        raw = handle.read()
+    votes = read_dataset_votes(raw, dataset.read_options)
+    options = _options(analysis)
+    results = analyze(votes, options, progress=_progress_writer(analysis.pk))
+    claim_answer = None
+    if analysis.claim is not None:
+        claim_answer = claim_fragility(Arena(votes, ties=options.ties, budget=options.budget),
+                                       analysis.claim)
+    return results, claim_answer
+
+
+def claim_fragility(arena: Arena, claim: BenchmarkClaim) -> dict[str, Any]:
+    """Answer the claim directly: how many votes overturn exactly what was claimed."""
+    model = claim.model_label or claim.release.name
+    try:
+        return _claim_fragility(arena, claim, model)
+    except KeyError as exc:
+        return {"answerable": False, "reason": f"{exc.args[0]} in this dataset"}
+
+
+def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[str, Any]:
+    if claim.kind == BenchmarkClaim.Kind.RANK and claim.claimed_rank:
+        outcome = arena.holds_rank(model, claim.claimed_rank)
+        row = fragility_row(arena, outcome, kind="claim_rank", k=claim.claimed_rank)
+    elif claim.kind == BenchmarkClaim.Kind.BEATS and claim.compared_release is not None:
+        rival = claim.compared_label or claim.compared_release.name
+        outcome = arena.beats(model, rival)
+        row = fragility_row(arena, outcome, kind="claim_beats", k=1)
+    else:
+        return {"answerable": False, "reason": "Score claims are not answered by votes-to-flip."}
+    holds = outcome.gap_before > 0
+    return {"answerable": True, "model": model, "holds_on_full_data": holds, **row}
+
+
+def _finish(
+    analysis: FragilityAnalysis,
+    *,
+    results: dict[str, Any] | None = None,
+    claim_answer: dict[str, Any] | None = None,
+    error: str = "",
+) -> None:
+    with transaction.atomic():
+        locked = FragilityAnalysis.objects.select_for_update().get(pk=analysis.pk)
+        locked.status = FragilityAnalysis.Status.FAILED if error else FragilityAnalysis.Status.DONE
+        locked.progress = 100
+        locked.results = results
+        locked.claim_answer = claim_answer
+        locked.error = error
+        locked.engine_version = ENGINE_VERSION
+        locked.finished_at = timezone.now()
+        locked.save()
+        ledger_append(instance=locked, action="fail" if error else "complete", actor=None)
+        claim = locked.claim
+        if claim is not None and not error and claim.status == BenchmarkClaim.Status.UNDER_ANALYSIS:
+            _set_claim_status(claim, BenchmarkClaim.Status.ANALYSED, None)
+
+
+def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
+    """Put analyses whose worker died back to PENDING and queue them again.
+
+    A RUNNING row older than ``older_than`` lost its worker (acks_late redelivers
+    on a broker that supports it; the filesystem transport may not). After
+    ``MAX_ATTEMPTS`` the analysis fails instead of looping.
+    """
+    from registry.tasks import run_fragility_analysis
+
+    cutoff = timezone.now() - older_than
+    stale = FragilityAnalysis.objects.filter(
+        status__in=[FragilityAnalysis.Status.RUNNING, FragilityAnalysis.Status.PENDING],
+        created_at__lt=cutoff,
+    ).exclude(started_at__gte=cutoff)
+    requeued: list[int] = []
+    for analysis in stale:
+        if analysis.attempts >= MAX_ATTEMPTS:
+            _finish(analysis, error=f"Gave up after {analysis.attempts} attempts.")
+            continue
+        reset = FragilityAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
+            status=FragilityAnalysis.Status.PENDING
+        )
+        if reset:
+            run_fragility_analysis.delay(analysis.pk)
+            requeued.append(analysis.pk)
+    return requeued

@@ -1,0 +1,24 @@
+"""Celery tasks: thin wrappers that take ids and call one service."""
+
+import datetime as dt
+
+from celery import shared_task
+from django.db import OperationalError
+
+from registry.analyses import analyses_requeue_stuck, analysis_run
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def run_fragility_analysis(analysis_id: int) -> None:
+    analysis_run(analysis_id=analysis_id)
+
+
+@shared_task
+def requeue_stuck_analyses(older_than_seconds: int = 900) -> list[int]:
+    return analyses_requeue_stuck(older_than=dt.timedelta(seconds=older_than_seconds))
