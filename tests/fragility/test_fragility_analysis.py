@@ -1,0 +1,121 @@
+"""The analysis result: exact schema, JSON safety, plain-words table, claims, CLI options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+from fragility_helpers import LLMFAO, independent_scores, vote_arrays
+
+from registry.fragility import (
+    ENGINE_VERSION,
+    AnalysisOptions,
+    Arena,
+    VoteTable,
+    add_arguments,
+    analyze,
+    format_table,
+    options_from_args,
+)
+
+REQUIRED_SCORE_KEYS = {"model", "score", "elo", "ci_low", "ci_high", "rank", "rank_ub"}
+REQUIRED_FRAGILITY_KEYS = {
+    "kind",
+    "k",
+    "pair",
+    "challenger",
+    "votes_to_flip",
+    "fraction",
+    "dropped_votes",
+    "gap_before",
+    "gap_after",
+    "verified",
+}
+
+
+@pytest.fixture(scope="module")
+def llmfao_result() -> dict:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        [
+            str(LLMFAO),
+            "--columns",
+            "model_a=left,model_b=right",
+            "--winner-values",
+            "model_a=left,model_b=right,tie=tie",
+            "--bootstrap",
+            "50",
+            "--random-trials",
+            "10",
+        ]
+    )
+    progress: list[int] = []
+    result = analyze(args.path, options_from_args(args), progress=progress.append)
+    result["_progress"] = progress
+    return result
+
+
+def test_result_has_the_documented_schema_and_is_strict_json(llmfao_result: dict) -> None:
+    result = {key: value for key, value in llmfao_result.items() if key != "_progress"}
+    json.dumps(result, allow_nan=False)
+    assert result["engine_version"] == ENGINE_VERSION
+    assert {"sha256", "n_votes", "n_models", "n_ties"} <= result["dataset"].keys()
+    assert {"tie_handling", "reference_model", "mle_exists", "ridge"} <= result["fit"].keys()
+    assert all(row.keys() >= REQUIRED_SCORE_KEYS for row in result["scores"])
+    assert all(row.keys() >= REQUIRED_FRAGILITY_KEYS for row in result["fragility"])
+    assert [row["rank"] for row in result["scores"]] == sorted(r["rank"] for r in result["scores"])
+    kinds = [(row["kind"], row["k"]) for row in result["fragility"]]
+    assert kinds[:3] == [("top_k", 1), ("top_k", 3), ("top_k", 5)]
+    assert sum(kind == "adjacent" for kind, _ in kinds) == 58
+
+
+def test_every_reported_flip_is_verified_by_an_independent_refit(
+    llmfao_result: dict, llmfao_votes: VoteTable
+) -> None:
+    for row in llmfao_result["fragility"][:6]:
+        assert row["verified"]
+        assert row["gap_after"] < 0 < row["gap_before"]
+        kept = vote_arrays(llmfao_votes, drop=[v - 1 for v in row["dropped_votes"]])
+        scores = independent_scores(*kept, len(llmfao_votes.models))
+        winner, challenger = (llmfao_votes.models.index(name) for name in row["pair"])
+        assert scores[challenger] > scores[winner]
+        assert row["fraction"] == pytest.approx(row["votes_to_flip"] / 8931)
+
+
+def test_table_says_in_plain_words_which_votes_change_the_leader(llmfao_result: dict) -> None:
+    table = format_table(llmfao_result)
+    top1 = llmfao_result["fragility"][0]
+    assert f"top-1: dropping {top1['votes_to_flip']} of 8,931 votes" in table
+    assert f"puts {top1['challenger']} above GPT 4" in table
+    header_row = next(i for i, line in enumerate(table.splitlines()) if "95% CI" in line)
+    assert table.splitlines()[header_row + 1].split()[2:4] == ["GPT", "4"]
+
+
+def test_progress_is_reported_up_to_100(llmfao_result: dict) -> None:
+    progress = llmfao_result["_progress"]
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
+
+
+def test_claims_x_beats_r_and_x_holds_rank(llmfao_votes: VoteTable) -> None:
+    arena = Arena(llmfao_votes)
+    beats = arena.beats("GPT 4", "command")
+    assert beats.votes_to_flip is not None
+    names = arena.comparisons.models
+    holds = arena.holds_rank("GPT 4", 2)  # pushed to rank 3 needs two models to overtake
+    assert holds.votes_to_flip is not None
+    assert holds.votes_to_flip > beats.votes_to_flip / 10
+    kept = vote_arrays(llmfao_votes, drop=[v - 1 for v in arena.dropped_vote_ids(holds)])
+    scores = independent_scores(*kept, len(names))
+    assert np.sum(scores > scores[names.index("GPT 4")]) >= 2
+
+
+def test_bad_cli_options_are_rejected_with_their_name() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, include_path=False)
+    with pytest.raises(ValueError, match="--top-k"):
+        options_from_args(parser.parse_args(["--top-k", "one"]))
+    assert options_from_args(parser.parse_args(["--ties", "drop"])) == AnalysisOptions(ties="drop")
