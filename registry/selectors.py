@@ -87,7 +87,7 @@ def incident_list(*, user: AnyUser | None) -> QuerySet[CloningIncident]:
 def evidence_list(*, user: AnyUser | None) -> QuerySet[Evidence]:
     return (
         Evidence.objects.filter(incident_visibility_q(user, prefix="incident__"))
-        .select_related("incident", "submitted_by", "supersedes")
+        .select_related("incident", "submitted_by", "supersedes", "superseded_by")
         .prefetch_related(Prefetch("files", queryset=EvidenceFile.objects.select_related("file")))
     )
 

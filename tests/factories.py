@@ -103,6 +103,8 @@ class BenchmarkClaimFactory(factory.django.DjangoModelFactory):
 class CloningIncidentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.CloningIncident
+        # The investigators hook only sets a many-to-many; no second save needed.
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Suspected distillation {n}")
     suspect_name = "Cheap Replica 7B"

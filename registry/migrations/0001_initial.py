@@ -2,14 +2,14 @@
 
 import django.core.validators
 import django.db.models.deletion
-import registry.models
-import registry.validators
 from django.conf import settings
 from django.db import migrations, models
 
+import registry.models
+import registry.validators
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,359 +18,976 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Benchmark',
+            name="Benchmark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('pairwise', 'Pairwise-preference leaderboard'), ('static', 'Static test set'), ('llm_judge', 'LLM-judge')], max_length=16)),
-                ('url', models.URLField(blank=True)),
-                ('methodology', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pairwise", "Pairwise-preference leaderboard"),
+                            ("static", "Static test set"),
+                            ("llm_judge", "LLM-judge"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("url", models.URLField(blank=True)),
+                ("methodology", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ModelLineage',
+            name="ModelLineage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relation', models.CharField(choices=[('fine_tuned_from', 'Fine-tuned from'), ('distilled_from', 'Distilled from')], max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("fine_tuned_from", "Fine-tuned from"),
+                            ("distilled_from", "Distilled from"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('developer', 'Developer'), ('evaluator', 'Evaluator'), ('leaderboard_operator', 'Leaderboard operator'), ('standards_body', 'Standards body'), ('other', 'Other')], default='developer', max_length=32)),
-                ('country', models.CharField(blank=True, help_text='ISO 3166-1 alpha-2 code, e.g. GB.', max_length=2)),
-                ('website', models.URLField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("developer", "Developer"),
+                            ("evaluator", "Evaluator"),
+                            ("leaderboard_operator", "Leaderboard operator"),
+                            ("standards_body", "Standards body"),
+                            ("other", "Other"),
+                        ],
+                        default="developer",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "country",
+                    models.CharField(
+                        blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. GB.", max_length=2
+                    ),
+                ),
+                ("website", models.URLField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='StoredFile',
+            name="StoredFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(max_length=64, unique=True, validators=[registry.validators.validate_sha256])),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('media_type', models.CharField(default='application/octet-stream', max_length=100)),
-                ('content', models.FileField(max_length=200, upload_to=registry.models._blob_path)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sha256",
+                    models.CharField(
+                        max_length=64, unique=True, validators=[registry.validators.validate_sha256]
+                    ),
+                ),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                (
+                    "media_type",
+                    models.CharField(default="application/octet-stream", max_length=100),
+                ),
+                ("content", models.FileField(max_length=200, upload_to=registry.models._blob_path)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='CloningIncident',
+            name="CloningIncident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('suspect_name', models.CharField(blank=True, help_text='For a suspect model not in the registry.', max_length=200)),
-                ('suspect_artifact_sha256', models.CharField(blank=True, max_length=64, validators=[registry.validators.validate_sha256])),
-                ('summary', models.TextField()),
-                ('status', models.CharField(choices=[('reported', 'Reported'), ('triage', 'Triage'), ('investigating', 'Investigating'), ('substantiated', 'Substantiated'), ('unsubstantiated', 'Unsubstantiated'), ('withdrawn', 'Withdrawn'), ('closed', 'Closed')], default='reported', max_length=16)),
-                ('evidentiary_level', models.CharField(choices=[('alleged', 'Alleged'), ('provider_reported', 'Provider-reported'), ('independently_replicated', 'Independently replicated'), ('adjudicated', 'Adjudicated')], default='alleged', max_length=32)),
-                ('embargoed', models.BooleanField(default=False, help_text='Visible only to assigned investigators, approvers and admins.')),
-                ('atlas_techniques', models.JSONField(blank=True, default=list, validators=[registry.validators.validate_atlas_techniques])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('investigators', models.ManyToManyField(blank=True, related_name='assigned_incidents', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "suspect_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="For a suspect model not in the registry.",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "suspect_artifact_sha256",
+                    models.CharField(
+                        blank=True, max_length=64, validators=[registry.validators.validate_sha256]
+                    ),
+                ),
+                ("summary", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("reported", "Reported"),
+                            ("triage", "Triage"),
+                            ("investigating", "Investigating"),
+                            ("substantiated", "Substantiated"),
+                            ("unsubstantiated", "Unsubstantiated"),
+                            ("withdrawn", "Withdrawn"),
+                            ("closed", "Closed"),
+                        ],
+                        default="reported",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "evidentiary_level",
+                    models.CharField(
+                        choices=[
+                            ("alleged", "Alleged"),
+                            ("provider_reported", "Provider-reported"),
+                            ("independently_replicated", "Independently replicated"),
+                            ("adjudicated", "Adjudicated"),
+                        ],
+                        default="alleged",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "embargoed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Visible only to assigned investigators, approvers and admins.",
+                    ),
+                ),
+                (
+                    "atlas_techniques",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        validators=[registry.validators.validate_atlas_techniques],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "investigators",
+                    models.ManyToManyField(
+                        blank=True, related_name="assigned_incidents", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('method_name', models.CharField(max_length=200)),
-                ('method_version', models.CharField(blank=True, max_length=50)),
-                ('access_mode', models.CharField(choices=[('provider_telemetry', 'Provider telemetry'), ('black_box_api', 'Black-box API'), ('white_box_weights', 'White-box weights')], max_length=20)),
-                ('n', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('statistic_name', models.CharField(blank=True, max_length=100)),
-                ('statistic_value', models.FloatField(blank=True, null=True)),
-                ('ci_low', models.FloatField(blank=True, null=True)),
-                ('ci_high', models.FloatField(blank=True, null=True)),
-                ('p_value', models.FloatField(blank=True, null=True)),
-                ('alpha', models.FloatField(blank=True, null=True)),
-                ('p_adjustment', models.CharField(choices=[('none', 'None'), ('holm', 'Holm'), ('bonferroni', 'Bonferroni'), ('bh', 'Benjamini-Hochberg')], default='none', max_length=12)),
-                ('decision', models.CharField(choices=[('supports', 'Supports the allegation'), ('does_not_support', 'Does not support the allegation'), ('inconclusive', 'Inconclusive')], default='inconclusive', max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('submitted_at', models.DateTimeField(auto_now_add=True)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='registry.cloningincident')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supersedes', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='superseded_by', to='registry.evidence')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40)),
+                ("method_name", models.CharField(max_length=200)),
+                ("method_version", models.CharField(blank=True, max_length=50)),
+                (
+                    "access_mode",
+                    models.CharField(
+                        choices=[
+                            ("provider_telemetry", "Provider telemetry"),
+                            ("black_box_api", "Black-box API"),
+                            ("white_box_weights", "White-box weights"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("n", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("statistic_name", models.CharField(blank=True, max_length=100)),
+                ("statistic_value", models.FloatField(blank=True, null=True)),
+                ("ci_low", models.FloatField(blank=True, null=True)),
+                ("ci_high", models.FloatField(blank=True, null=True)),
+                ("p_value", models.FloatField(blank=True, null=True)),
+                ("alpha", models.FloatField(blank=True, null=True)),
+                (
+                    "p_adjustment",
+                    models.CharField(
+                        choices=[
+                            ("none", "None"),
+                            ("holm", "Holm"),
+                            ("bonferroni", "Bonferroni"),
+                            ("bh", "Benjamini-Hochberg"),
+                        ],
+                        default="none",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("supports", "Supports the allegation"),
+                            ("does_not_support", "Does not support the allegation"),
+                            ("inconclusive", "Inconclusive"),
+                        ],
+                        default="inconclusive",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("submitted_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="registry.cloningincident",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supersedes",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="superseded_by",
+                        to="registry.evidence",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'evidence',
-                'ordering': ['submitted_at', 'id'],
+                "verbose_name_plural": "evidence",
+                "ordering": ["submitted_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('actor_label', models.CharField(max_length=150)),
-                ('action', models.CharField(max_length=40)),
-                ('object_type', models.CharField(max_length=60)),
-                ('object_id', models.CharField(max_length=40)),
-                ('snapshot', models.JSONField()),
-                ('snapshot_sha256', models.CharField(max_length=64)),
-                ('prev_hash', models.CharField(max_length=64, unique=True)),
-                ('entry_hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("actor_label", models.CharField(max_length=150)),
+                ("action", models.CharField(max_length=40)),
+                ("object_type", models.CharField(max_length=60)),
+                ("object_id", models.CharField(max_length=40)),
+                ("snapshot", models.JSONField()),
+                ("snapshot_sha256", models.CharField(max_length=64)),
+                ("prev_hash", models.CharField(max_length=64, unique=True)),
+                ("entry_hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['seq'],
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["seq"],
             },
         ),
         migrations.CreateModel(
-            name='ModelRelease',
+            name="ModelRelease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('version', models.CharField(blank=True, max_length=100)),
-                ('release_date', models.DateField(blank=True, null=True)),
-                ('access', models.CharField(choices=[('open_weights', 'Open weights'), ('api', 'API'), ('both', 'Open weights and API'), ('internal', 'Internal')], default='api', max_length=16)),
-                ('licence', models.CharField(blank=True, max_length=200)),
-                ('parameter_count', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('modality', models.CharField(choices=[('text', 'Text'), ('multimodal', 'Multimodal'), ('image', 'Image'), ('audio', 'Audio'), ('code', 'Code'), ('other', 'Other')], default='text', max_length=16)),
-                ('model_card_url', models.URLField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('base_models', models.ManyToManyField(blank=True, related_name='derived_models', through='registry.ModelLineage', to='registry.modelrelease')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='registry.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("version", models.CharField(blank=True, max_length=100)),
+                ("release_date", models.DateField(blank=True, null=True)),
+                (
+                    "access",
+                    models.CharField(
+                        choices=[
+                            ("open_weights", "Open weights"),
+                            ("api", "API"),
+                            ("both", "Open weights and API"),
+                            ("internal", "Internal"),
+                        ],
+                        default="api",
+                        max_length=16,
+                    ),
+                ),
+                ("licence", models.CharField(blank=True, max_length=200)),
+                ("parameter_count", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "modality",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("multimodal", "Multimodal"),
+                            ("image", "Image"),
+                            ("audio", "Audio"),
+                            ("code", "Code"),
+                            ("other", "Other"),
+                        ],
+                        default="text",
+                        max_length=16,
+                    ),
+                ),
+                ("model_card_url", models.URLField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "base_models",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="derived_models",
+                        through="registry.ModelLineage",
+                        to="registry.modelrelease",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="registry.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'name', 'version'],
+                "ordering": ["organization__name", "name", "version"],
             },
         ),
         migrations.AddField(
-            model_name='modellineage',
-            name='base',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.modelrelease'),
+            model_name="modellineage",
+            name="base",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="registry.modelrelease",
+            ),
         ),
         migrations.AddField(
-            model_name='modellineage',
-            name='release',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lineage', to='registry.modelrelease'),
+            model_name="modellineage",
+            name="release",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="lineage",
+                to="registry.modelrelease",
+            ),
         ),
         migrations.CreateModel(
-            name='ModelArtifact',
+            name="ModelArtifact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('weights', 'Weights'), ('tokenizer', 'Tokenizer'), ('config', 'Configuration'), ('model_card', 'Model card'), ('container', 'Container image'), ('other', 'Other')], max_length=16)),
-                ('uri', models.CharField(max_length=500)),
-                ('sha256', models.CharField(max_length=64, validators=[registry.validators.validate_sha256])),
-                ('size_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='artifacts', to='registry.modelrelease')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("weights", "Weights"),
+                            ("tokenizer", "Tokenizer"),
+                            ("config", "Configuration"),
+                            ("model_card", "Model card"),
+                            ("container", "Container image"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("uri", models.CharField(max_length=500)),
+                (
+                    "sha256",
+                    models.CharField(
+                        max_length=64, validators=[registry.validators.validate_sha256]
+                    ),
+                ),
+                ("size_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="artifacts",
+                        to="registry.modelrelease",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='cloningincident',
-            name='original_release',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents_as_original', to='registry.modelrelease'),
+            model_name="cloningincident",
+            name="original_release",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="incidents_as_original",
+                to="registry.modelrelease",
+            ),
         ),
         migrations.AddField(
-            model_name='cloningincident',
-            name='suspect_release',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='incidents_as_suspect', to='registry.modelrelease'),
+            model_name="cloningincident",
+            name="suspect_release",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="incidents_as_suspect",
+                to="registry.modelrelease",
+            ),
         ),
         migrations.AddField(
-            model_name='cloningincident',
-            name='reporting_organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reported_incidents', to='registry.organization'),
+            model_name="cloningincident",
+            name="reporting_organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reported_incidents",
+                to="registry.organization",
+            ),
         ),
         migrations.CreateModel(
-            name='BenchmarkClaim',
+            name="BenchmarkClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('rank', 'Holds rank N'), ('score', 'Has score S'), ('beats', 'Beats release R')], max_length=8)),
-                ('claimed_rank', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)])),
-                ('claimed_score', models.FloatField(blank=True, null=True)),
-                ('model_label', models.CharField(blank=True, help_text="The release's name as it appears in the dataset, if different.", max_length=200)),
-                ('compared_label', models.CharField(blank=True, max_length=200)),
-                ('statement', models.TextField(help_text='The claim as published, verbatim.')),
-                ('source_url', models.URLField(blank=True)),
-                ('claim_date', models.DateField()),
-                ('status', models.CharField(choices=[('recorded', 'Recorded'), ('under_analysis', 'Under analysis'), ('analysed', 'Analysed'), ('disputed', 'Disputed'), ('withdrawn', 'Withdrawn')], default='recorded', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('benchmark', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='registry.benchmark')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('compared_release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claims_against', to='registry.modelrelease')),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='registry.modelrelease')),
-                ('claimant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='registry.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("rank", "Holds rank N"),
+                            ("score", "Has score S"),
+                            ("beats", "Beats release R"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "claimed_rank",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                ("claimed_score", models.FloatField(blank=True, null=True)),
+                (
+                    "model_label",
+                    models.CharField(
+                        blank=True,
+                        help_text="The release's name as it appears in the dataset, if different.",
+                        max_length=200,
+                    ),
+                ),
+                ("compared_label", models.CharField(blank=True, max_length=200)),
+                ("statement", models.TextField(help_text="The claim as published, verbatim.")),
+                ("source_url", models.URLField(blank=True)),
+                ("claim_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("recorded", "Recorded"),
+                            ("under_analysis", "Under analysis"),
+                            ("analysed", "Analysed"),
+                            ("disputed", "Disputed"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="recorded",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "benchmark",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="registry.benchmark",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "compared_release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims_against",
+                        to="registry.modelrelease",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="registry.modelrelease",
+                    ),
+                ),
+                (
+                    "claimant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="registry.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-claim_date', '-id'],
+                "ordering": ["-claim_date", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='benchmark',
-            name='operator',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='benchmarks', to='registry.organization'),
+            model_name="benchmark",
+            name="operator",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="benchmarks",
+                to="registry.organization",
+            ),
         ),
         migrations.CreateModel(
-            name='EvidenceFile',
+            name="EvidenceFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('original_filename', models.CharField(max_length=255)),
-                ('restricted', models.BooleanField(default=False)),
-                ('evidence', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='files', to='registry.evidence')),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence_files', to='registry.storedfile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("original_filename", models.CharField(max_length=255)),
+                ("restricted", models.BooleanField(default=False)),
+                (
+                    "evidence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="files",
+                        to="registry.evidence",
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence_files",
+                        to="registry.storedfile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='VoteDataset',
+            name="VoteDataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('snapshot_date', models.DateField(blank=True, null=True)),
-                ('source_url', models.URLField(blank=True)),
-                ('attribution', models.TextField(blank=True, help_text='Licence and attribution that must accompany the data.')),
-                ('original_filename', models.CharField(blank=True, max_length=255)),
-                ('detected_format', models.CharField(blank=True, choices=[('csv', 'CSV'), ('tsv', 'TSV'), ('jsonl', 'JSON lines'), ('clean_battle', 'LMSYS clean_battle JSON')], max_length=16)),
-                ('read_options', models.JSONField(blank=True, default=dict, help_text='Column and winner-value mapping used to read it.')),
-                ('n_votes', models.PositiveIntegerField(blank=True, null=True)),
-                ('n_models', models.PositiveIntegerField(blank=True, null=True)),
-                ('n_ties', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('benchmark', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='datasets', to='registry.benchmark')),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vote_datasets', to='registry.storedfile')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("snapshot_date", models.DateField(blank=True, null=True)),
+                ("source_url", models.URLField(blank=True)),
+                (
+                    "attribution",
+                    models.TextField(
+                        blank=True,
+                        help_text="Licence and attribution that must accompany the data.",
+                    ),
+                ),
+                ("original_filename", models.CharField(blank=True, max_length=255)),
+                (
+                    "detected_format",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("csv", "CSV"),
+                            ("tsv", "TSV"),
+                            ("jsonl", "JSON lines"),
+                            ("clean_battle", "LMSYS clean_battle JSON"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "read_options",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Column and winner-value mapping used to read it.",
+                    ),
+                ),
+                ("n_votes", models.PositiveIntegerField(blank=True, null=True)),
+                ("n_models", models.PositiveIntegerField(blank=True, null=True)),
+                ("n_ties", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "benchmark",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="datasets",
+                        to="registry.benchmark",
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vote_datasets",
+                        to="registry.storedfile",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='FragilityAnalysis',
+            name="FragilityAnalysis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('input_sha256', models.CharField(max_length=64, validators=[registry.validators.validate_sha256])),
-                ('engine_version', models.CharField(blank=True, max_length=20)),
-                ('results', models.JSONField(blank=True, null=True)),
-                ('claim_answer', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('claim', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='analyses', to='registry.benchmarkclaim')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='analyses', to='registry.votedataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                (
+                    "input_sha256",
+                    models.CharField(
+                        max_length=64, validators=[registry.validators.validate_sha256]
+                    ),
+                ),
+                ("engine_version", models.CharField(blank=True, max_length=20)),
+                ("results", models.JSONField(blank=True, null=True)),
+                ("claim_answer", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="analyses",
+                        to="registry.benchmarkclaim",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="analyses",
+                        to="registry.votedataset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'fragility analyses',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "fragility analyses",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='benchmarkclaim',
-            name='dataset',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='registry.votedataset'),
+            model_name="benchmarkclaim",
+            name="dataset",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="registry.votedataset",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(('p_value__isnull', True), models.Q(('p_value__gte', 0), ('p_value__lte', 1)), _connector='OR'), name='evidence_p_value_range'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("p_value__isnull", True),
+                    models.Q(("p_value__gte", 0), ("p_value__lte", 1)),
+                    _connector="OR",
+                ),
+                name="evidence_p_value_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(('alpha__isnull', True), models.Q(('alpha__gt', 0), ('alpha__lt', 1)), _connector='OR'), name='evidence_alpha_range'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("alpha__isnull", True),
+                    models.Q(("alpha__gt", 0), ("alpha__lt", 1)),
+                    _connector="OR",
+                ),
+                name="evidence_alpha_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(('ci_low__isnull', True), ('ci_high__isnull', True), ('ci_low__lte', models.F('ci_high')), _connector='OR'), name='evidence_ci_ordered'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ci_low__isnull", True),
+                    ("ci_high__isnull", True),
+                    ("ci_low__lte", models.F("ci_high")),
+                    _connector="OR",
+                ),
+                name="evidence_ci_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(('ci_low__isnull', True), ('statistic_value__isnull', True), ('ci_low__lte', models.F('statistic_value')), _connector='OR'), name='evidence_ci_low_below_value'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ci_low__isnull", True),
+                    ("statistic_value__isnull", True),
+                    ("ci_low__lte", models.F("statistic_value")),
+                    _connector="OR",
+                ),
+                name="evidence_ci_low_below_value",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(('ci_high__isnull', True), ('statistic_value__isnull', True), ('statistic_value__lte', models.F('ci_high')), _connector='OR'), name='evidence_value_below_ci_high'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ci_high__isnull", True),
+                    ("statistic_value__isnull", True),
+                    ("statistic_value__lte", models.F("ci_high")),
+                    _connector="OR",
+                ),
+                name="evidence_value_below_ci_high",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidence',
-            constraint=models.CheckConstraint(condition=models.Q(('n__isnull', True), ('n__gte', 0), _connector='OR'), name='evidence_n_non_negative'),
+            model_name="evidence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("n__isnull", True), ("n__gte", 0), _connector="OR"),
+                name="evidence_n_non_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['object_type', 'object_id'], name='ledger_object_idx'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["object_type", "object_id"], name="ledger_object_idx"),
         ),
         migrations.AddConstraint(
-            model_name='modellineage',
-            constraint=models.UniqueConstraint(fields=('release', 'base', 'relation'), name='modellineage_unique_link'),
+            model_name="modellineage",
+            constraint=models.UniqueConstraint(
+                fields=("release", "base", "relation"), name="modellineage_unique_link"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modellineage',
-            constraint=models.CheckConstraint(condition=models.Q(('release', models.F('base')), _negated=True), name='modellineage_not_self'),
+            model_name="modellineage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("release", models.F("base")), _negated=True),
+                name="modellineage_not_self",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelartifact',
-            constraint=models.UniqueConstraint(fields=('release', 'sha256'), name='modelartifact_unique_digest_per_release'),
+            model_name="modelartifact",
+            constraint=models.UniqueConstraint(
+                fields=("release", "sha256"), name="modelartifact_unique_digest_per_release"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelrelease',
-            constraint=models.UniqueConstraint(fields=('organization', 'name', 'version'), name='modelrelease_unique_org_name_version'),
+            model_name="modelrelease",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "name", "version"),
+                name="modelrelease_unique_org_name_version",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cloningincident',
-            constraint=models.CheckConstraint(condition=models.Q(('suspect_release__isnull', False), models.Q(('suspect_name', ''), _negated=True), _connector='OR'), name='cloningincident_has_suspect'),
+            model_name="cloningincident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("suspect_release__isnull", False),
+                    models.Q(("suspect_name", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="cloningincident_has_suspect",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cloningincident',
-            constraint=models.CheckConstraint(condition=models.Q(('suspect_release__isnull', True), models.Q(('suspect_release', models.F('original_release')), _negated=True), _connector='OR'), name='cloningincident_suspect_is_not_original'),
+            model_name="cloningincident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("suspect_release__isnull", True),
+                    models.Q(("suspect_release", models.F("original_release")), _negated=True),
+                    _connector="OR",
+                ),
+                name="cloningincident_suspect_is_not_original",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='votedataset',
-            constraint=models.UniqueConstraint(fields=('benchmark', 'file'), name='votedataset_unique_file_per_benchmark'),
+            model_name="votedataset",
+            constraint=models.UniqueConstraint(
+                fields=("benchmark", "file"), name="votedataset_unique_file_per_benchmark"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fragilityanalysis',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='fragilityanalysis_progress_percent'),
+            model_name="fragilityanalysis",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__lte", 100)),
+                name="fragilityanalysis_progress_percent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='benchmarkclaim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'rank'), _negated=True), ('claimed_rank__gte', 1), _connector='OR'), name='benchmarkclaim_rank_claim_has_rank'),
+            model_name="benchmarkclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "rank"), _negated=True),
+                    ("claimed_rank__gte", 1),
+                    _connector="OR",
+                ),
+                name="benchmarkclaim_rank_claim_has_rank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='benchmarkclaim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'score'), _negated=True), ('claimed_score__isnull', False), _connector='OR'), name='benchmarkclaim_score_claim_has_score'),
+            model_name="benchmarkclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "score"), _negated=True),
+                    ("claimed_score__isnull", False),
+                    _connector="OR",
+                ),
+                name="benchmarkclaim_score_claim_has_score",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='benchmarkclaim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'beats'), _negated=True), models.Q(('compared_release__isnull', False), models.Q(('compared_release', models.F('release')), _negated=True)), _connector='OR'), name='benchmarkclaim_beats_claim_has_other_release'),
+            model_name="benchmarkclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "beats"), _negated=True),
+                    models.Q(
+                        ("compared_release__isnull", False),
+                        models.Q(("compared_release", models.F("release")), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="benchmarkclaim_beats_claim_has_other_release",
+            ),
         ),
     ]

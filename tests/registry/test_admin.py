@@ -1,0 +1,210 @@
+"""The admin hides embargoed incidents as the API does, ledgers every save, and
+never deletes. Ivan reports an embargoed incident; Irene, another investigator,
+must not learn it exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from registry.models import CloningIncident, Evidence, LedgerEntry, Organization
+from registry.services import evidence_submit, incident_create
+from tests.factories import CloningIncidentFactory, EvidenceFactory, ModelReleaseFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+
+ADMIN = "/admin/registry"
+
+
+@dataclass(frozen=True)
+class Incidents:
+    embargoed: CloningIncident
+    embargoed_evidence: Evidence
+    public: CloningIncident
+
+
+@pytest.fixture
+def incidents(ivan: User) -> Incidents:
+    """Both made through the services, so the ledger holds entries about them."""
+    release = ModelReleaseFactory()
+    embargoed = incident_create(
+        actor=ivan,
+        fields={
+            "title": "Secret distillation of Atlas",
+            "suspect_name": "Shadow 7B",
+            "original_release": release,
+            "reporting_organization": release.organization,
+            "summary": "Under embargo until the provider confirms.",
+            "embargoed": True,
+        },
+    )
+    evidence = evidence_submit(
+        actor=ivan,
+        incident=embargoed,
+        fields={
+            "kind": "extraction_detector",
+            "method_name": "Hidden query-log analysis",
+            "access_mode": "provider_telemetry",
+            "details": {"detector": "prompt-diversity", "statistic": 4.2, "threshold": 3.0},
+        },
+    )
+    public = CloningIncidentFactory(title="Public distillation case", investigators=[ivan])
+    EvidenceFactory(incident=public, method_name="Public similarity test")
+    return Incidents(embargoed=embargoed, embargoed_evidence=evidence, public=public)
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+OUTSIDERS = ["irene", "vera", "alice"]
+INSIDERS = ["ivan", "anna", "adam"]
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+def test_embargoed_incident_is_absent_from_the_changelist_for_outsiders(
+    request: pytest.FixtureRequest, incidents: Incidents, name: str
+) -> None:
+    response = logged_in(request.getfixturevalue(name)).get(f"{ADMIN}/cloningincident/")
+    assert response.status_code == 200
+    changelist = response.context["cl"]
+    assert (changelist.result_count, changelist.full_result_count) == (1, 1)
+    assert incidents.public.title.encode() in response.content
+    assert incidents.embargoed.title.encode() not in response.content
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+@pytest.mark.parametrize("page", ["change", "history"])
+def test_embargoed_incident_pages_do_not_exist_for_outsiders(
+    request: pytest.FixtureRequest, incidents: Incidents, name: str, page: str
+) -> None:
+    client = logged_in(request.getfixturevalue(name))
+    response = client.get(f"{ADMIN}/cloningincident/{incidents.embargoed.pk}/{page}/", follow=True)
+    # The admin answers an unknown id by redirecting to its index with "doesn't exist".
+    assert response.redirect_chain
+    assert b"doesn\xe2\x80\x99t exist" in response.content
+    assert incidents.embargoed.title.encode() not in response.content
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+def test_embargoed_evidence_is_hidden_in_the_admin_from_outsiders(
+    request: pytest.FixtureRequest, incidents: Incidents, name: str
+) -> None:
+    client = logged_in(request.getfixturevalue(name))
+    listing = client.get(f"{ADMIN}/evidence/")
+    detail = client.get(f"{ADMIN}/evidence/{incidents.embargoed_evidence.pk}/change/", follow=True)
+    assert listing.context["cl"].result_count == 1
+    assert b"Hidden query-log analysis" not in listing.content
+    assert b"Hidden query-log analysis" not in detail.content
+    assert detail.redirect_chain
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+def test_ledger_admin_hides_entries_about_embargoed_records_from_outsiders(
+    request: pytest.FixtureRequest, incidents: Incidents, name: str
+) -> None:
+    response = logged_in(request.getfixturevalue(name)).get(f"{ADMIN}/ledgerentry/")
+    shown = response.context["cl"].result_list
+    hidden = {
+        ("registry.cloningincident", str(incidents.embargoed.pk)),
+        ("registry.evidence", str(incidents.embargoed_evidence.pk)),
+    }
+    assert hidden.isdisjoint({(entry.object_type, entry.object_id) for entry in shown})
+    assert response.context["cl"].full_result_count == LedgerEntry.objects.count() - len(hidden)
+
+
+@pytest.mark.parametrize("name", INSIDERS)
+def test_assigned_investigator_approver_and_admin_see_the_embargoed_incident(
+    request: pytest.FixtureRequest, incidents: Incidents, name: str
+) -> None:
+    client = logged_in(request.getfixturevalue(name))
+    listing = client.get(f"{ADMIN}/cloningincident/")
+    change = client.get(f"{ADMIN}/cloningincident/{incidents.embargoed.pk}/change/")
+    assert listing.context["cl"].result_count == 2
+    assert change.status_code == 200
+    assert b"Hidden query-log analysis" in change.content
+
+
+def test_investigator_cannot_change_an_incident_assigned_to_someone_else(
+    irene: User, incidents: Incidents
+) -> None:
+    url = f"{ADMIN}/cloningincident/{incidents.public.pk}/change/"
+    client = logged_in(irene)
+    page = client.get(url)
+    posted = client.post(url, {"title": "Hijacked"})
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert posted.status_code == 403
+    incidents.public.refresh_from_db()
+    assert incidents.public.title == "Public distillation case"
+
+
+def test_admin_save_is_ledgered(alice: User) -> None:
+    before = LedgerEntry.objects.count()
+    response = logged_in(alice).post(
+        f"{ADMIN}/organization/add/",
+        {"name": "Aleph Alpha", "slug": "aleph-alpha", "kind": "developer", "country": "DE"},
+    )
+    assert response.status_code == 302, response.context["adminform"].errors
+    organization = Organization.objects.get(slug="aleph-alpha")
+    entry = LedgerEntry.objects.order_by("-seq").first()
+    assert entry is not None
+    assert LedgerEntry.objects.count() == before + 1
+    assert (entry.action, entry.object_type, entry.object_id, entry.actor_label) == (
+        "create",
+        "registry.organization",
+        str(organization.pk),
+        "alice",
+    )
+
+
+def test_admin_refuses_an_invalid_record_and_ledgers_nothing(alice: User) -> None:
+    before = LedgerEntry.objects.count()
+    response = logged_in(alice).post(
+        f"{ADMIN}/organization/add/",
+        {"name": "Bad", "slug": "bad", "kind": "empire", "country": "DE"},
+    )
+    assert response.status_code == 200
+    assert "kind" in response.context["adminform"].form.errors
+    assert LedgerEntry.objects.count() == before
+    assert not Organization.objects.filter(slug="bad").exists()
+
+
+@pytest.mark.parametrize(
+    "model", ["organization", "modelrelease", "cloningincident", "evidence", "ledgerentry"]
+)
+def test_nothing_can_be_deleted_even_by_an_admin(
+    adam: User, incidents: Incidents, model: str
+) -> None:
+    record = {
+        "organization": incidents.public.reporting_organization,
+        "modelrelease": incidents.public.original_release,
+        "cloningincident": incidents.public,
+        "evidence": incidents.embargoed_evidence,
+        "ledgerentry": LedgerEntry.objects.first(),
+    }[model]
+    response = logged_in(adam).post(f"{ADMIN}/{model}/{record.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert type(record).objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.parametrize("model", ["evidence", "ledgerentry", "votedataset", "storedfile"])
+def test_append_only_records_cannot_be_added_in_the_admin(adam: User, model: str) -> None:
+    assert logged_in(adam).get(f"{ADMIN}/{model}/add/").status_code == 403
+
+
+def test_viewer_can_browse_but_not_add(vera: User) -> None:
+    client = logged_in(vera)
+    assert client.get(f"{ADMIN}/organization/").status_code == 200
+    assert client.get(f"{ADMIN}/organization/add/").status_code == 403
+
+
+def test_user_without_a_role_is_sent_to_the_login_page(nobody: User) -> None:
+    response = logged_in(nobody).get(f"{ADMIN}/cloningincident/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
