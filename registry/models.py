@@ -404,6 +404,17 @@ class CloningIncident(models.Model):
         return str(self.suspect_release) if self.suspect_release_id else self.suspect_name
 
 
+def evidence_kind_choices() -> list[tuple[str, str]]:
+    """The typed evidence kinds of ``registry.cloning.evidence_kinds``.
+
+    A callable, so the import happens on first use: ``registry.cloning`` loads SciPy
+    (about a second), which importing the models should not cost every process.
+    """
+    from registry.cloning.evidence_kinds import KIND_CHOICES
+
+    return KIND_CHOICES
+
+
 class Evidence(models.Model):
     """An *evidence item* is one method's result bearing on an incident: its
     statistic, interval, p-value and decision. It is append-only: a correction is
@@ -426,7 +437,7 @@ class Evidence(models.Model):
         INCONCLUSIVE = "inconclusive", "Inconclusive"
 
     incident = models.ForeignKey(CloningIncident, on_delete=models.PROTECT, related_name="evidence")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=evidence_kind_choices)
     method_name = models.CharField(max_length=200)
     method_version = models.CharField(max_length=50, blank=True)
     access_mode = models.CharField(max_length=20, choices=AccessMode.choices)
@@ -445,6 +456,14 @@ class Evidence(models.Model):
     )
     description = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
+    commitment = models.ForeignKey(
+        "Commitment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        help_text="The pre-registered commitment the revealed material was checked against.",
+    )
     supersedes = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -593,3 +612,148 @@ class FragilityAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"Analysis {self.pk} of {self.dataset}"
+
+
+class OrganizationMembership(models.Model):
+    """An *organization membership* says a user speaks for an organization: they may file
+    its right of reply and register its commitments. Admins manage memberships."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="organizationmembership_unique_member"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} speaks for {self.organization}"
+
+
+DECISION_STATUSES = (
+    CloningIncident.Status.SUBSTANTIATED,
+    CloningIncident.Status.UNSUBSTANTIATED,
+    CloningIncident.Status.WITHDRAWN,
+)
+
+
+class IncidentDecision(models.Model):
+    """An *incident decision* is a proposal to settle an incident as substantiated,
+    unsubstantiated or withdrawn. It takes effect only when an approver other than the
+    proposer approves it (the *four-eyes rule*); an incident has at most one open proposal."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    incident = models.ForeignKey(
+        CloningIncident, on_delete=models.PROTECT, related_name="decisions"
+    )
+    proposed_status = models.CharField(
+        max_length=16, choices=[(status.value, status.label) for status in DECISION_STATUSES]
+    )
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=Q(state="open"),
+                name="incidentdecision_one_open_per_incident",
+            ),
+            models.CheckConstraint(
+                condition=Q(proposed_status__in=[status.value for status in DECISION_STATUSES]),
+                name="incidentdecision_proposes_a_decision_status",
+            ),
+            # The four-eyes rule, enforced by the database as well as by the service. A
+            # proposer may still withdraw (reject) their own proposal.
+            models.CheckConstraint(
+                condition=~Q(state="approved") | ~Q(decided_by=F("proposed_by")),
+                name="incidentdecision_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="open") & Q(decided_by__isnull=True, decided_at__isnull=True))
+                | (~Q(state="open") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="incidentdecision_decided_iff_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_proposed_status_display()} for {self.incident} ({self.state})"
+
+
+class RightOfReply(models.Model):
+    """A *right of reply* is the accused organization's own statement about an incident,
+    published beside it unedited. Replies are append-only: a revision is a new reply."""
+
+    incident = models.ForeignKey(CloningIncident, on_delete=models.PROTECT, related_name="replies")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="replies")
+    statement = models.TextField()
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    filed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["filed_at", "id"]
+        verbose_name_plural = "rights of reply"
+
+    def __str__(self) -> str:
+        return f"Reply by {self.organization} on {self.incident}"
+
+
+class Commitment(models.Model):
+    """A *commitment* (pre-registration) is the SHA-256 of secret material (a fingerprint
+    key set, a watermark key id, an evaluation prompt set) that an organization registers
+    before a release. Revealing the material later proves it was fixed in advance: it must
+    hash to the committed digest. The ledger entry time-stamps the registration."""
+
+    class Kind(models.TextChoices):
+        FINGERPRINT_KEY_SET = "fingerprint_key_set", "Fingerprint key set"
+        WATERMARK_KEY_ID = "watermark_key_id", "Watermark key id"
+        EVALUATION_PROMPT_SET = "evaluation_prompt_set", "Evaluation prompt set"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="commitments"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    sha256 = models.CharField(max_length=64, validators=[validate_sha256])
+    release = models.ForeignKey(
+        ModelRelease, on_delete=models.PROTECT, related_name="commitments", null=True, blank=True
+    )
+    description = models.TextField(blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-registered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "sha256"], name="commitment_unique_digest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sha256[:12]} of {self.organization}"

@@ -18,6 +18,10 @@ _REGISTRY_MODELS = [
     "evidence",
     "evidencefile",
     "ledgerentry",
+    "incidentdecision",
+    "rightofreply",
+    "commitment",
+    "organizationmembership",
 ]
 _ANALYST_MODELS = [
     "organization",
@@ -31,9 +35,17 @@ _ANALYST_MODELS = [
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     roles.VIEWER: [f"view_{model}" for model in _REGISTRY_MODELS],
-    roles.ANALYST: [f"{verb}_{model}" for model in _ANALYST_MODELS for verb in ("add", "change")],
-    roles.INVESTIGATOR: ["add_cloningincident", "change_cloningincident", "add_evidence"],
-    roles.APPROVER: ["change_cloningincident"],
+    roles.ANALYST: [
+        *(f"{verb}_{model}" for model in _ANALYST_MODELS for verb in ("add", "change")),
+        "add_commitment",
+    ],
+    roles.INVESTIGATOR: [
+        "add_cloningincident",
+        "change_cloningincident",
+        "add_evidence",
+        "add_commitment",
+    ],
+    roles.APPROVER: ["change_cloningincident", "change_incidentdecision"],
 }
 
 

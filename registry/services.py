@@ -226,6 +226,8 @@ def evidence_submit(
 
     Evidence is never edited: a correction names the item it ``supersedes``.
     """
+    details = evidence_details_clean(kind=fields.get("kind", ""), details=fields.get("details"))
+    fields = {**fields, "details": details}
     locked = CloningIncident.objects.select_for_update().get(pk=incident.pk)
     if locked.status == CloningIncident.Status.CLOSED:
         raise ConflictError(f"Incident {locked.pk} is closed; evidence can no longer be added.")
@@ -251,6 +253,23 @@ def evidence_submit(
         attached.append({"sha256": stored.sha256, "restricted": upload.restricted})
     ledger_append(instance=evidence, action="create", actor=actor, extra={"files": attached})
     return evidence
+
+
+def evidence_details_clean(*, kind: str, details: Any) -> dict[str, Any]:
+    """The typed ``details`` of an evidence ``kind``, cleaned (``registry.cloning.evidence_kinds``).
+
+    Django's ValidationError cannot nest a dict under a field, so each message names its
+    detail field; the API validates first and answers with the nested form.
+    """
+    from registry.cloning.evidence_kinds import KINDS, EvidenceDetailsError, validate_details
+
+    try:
+        return validate_details(kind, {} if details is None else details)
+    except EvidenceDetailsError as error:
+        if kind not in KINDS:
+            raise ValidationError({"kind": error.errors["kind"]}) from error
+        messages = [f"{name}: {text}" for name, texts in error.errors.items() for text in texts]
+        raise ValidationError({"details": messages}) from error
 
 
 def _check_supersedes(old: Evidence, incident: CloningIncident) -> None:

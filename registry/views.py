@@ -12,7 +12,7 @@ from registry import selectors
 from registry.charts import score_interval_svg
 from registry.fragility.cli import describe_flip
 from registry.ledger import ledger_head
-from registry.models import FragilityAnalysis
+from registry.models import FragilityAnalysis, LedgerEntry
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -44,7 +44,7 @@ def _analysis_context(analysis: FragilityAnalysis | None) -> dict[str, Any]:
         "flips": flips,
         "top_flips": [row for row in flips if row["kind"] == "top_k"],
         # Built from numbers and escaped names only (see registry.charts).
-        "chart": mark_safe(score_interval_svg(results["scores"])),  # noqa: S308
+        "chart": mark_safe(score_interval_svg(results["scores"])),
     }
 
 
@@ -88,3 +88,32 @@ def _claim_words(answer: dict[str, Any], n_used: int) -> str:
         f"({answer['fraction']:.2%}) overturns the claim: {answer['challenger']} "
         f"overtakes {answer['model']} (verified by refitting)."
     )
+
+
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An incident with its timeline, evidence, decisions and replies; the embargo holds
+    (an embargoed incident is a 404 to outsiders, exactly as in the API)."""
+    from registry import incidents
+
+    incident = get_object_or_404(selectors.incident_list(user=request.user), pk=pk)
+    evidence = selectors.evidence_list(user=request.user).filter(incident=incident)
+    context = {
+        "incident": incident,
+        "techniques": incidents.atlas_labels(incident.atlas_techniques),
+        "evidence": evidence,
+        "decisions": incident.decisions.select_related("proposed_by", "decided_by"),
+        "replies": incident.replies.select_related("organization", "filed_by"),
+        "timeline": [_timeline_row(entry) for entry in incidents.incident_timeline(incident)],
+    }
+    return render(request, "registry/incident_detail.html", context)
+
+
+def _timeline_row(entry: LedgerEntry) -> dict[str, Any]:
+    # The move's reason lives under the snapshot's "_context", which templates cannot read.
+    context = entry.snapshot.get("_context", {})
+    return {
+        "entry": entry,
+        "from": context.get("from", ""),
+        "to": context.get("to", ""),
+        "why": context.get("reason") or context.get("note") or "",
+    }

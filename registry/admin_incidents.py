@@ -1,0 +1,189 @@
+"""Admin actions of the incident workflow: move, propose, approve, reject.
+
+Each action calls the same service as the API (``registry.incidents``), so the four-eyes
+rule, the allowed moves and the ledger hold in the admin too; a refusal is shown as an error
+message and changes nothing. Actions that need a reason first show a small form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from registry import incidents
+from registry.models import DECISION_STATUSES, CloningIncident, IncidentDecision
+from registry.services import ConflictError
+
+Status = CloningIncident.Status
+REFUSALS = (ConflictError, ValidationError, PermissionDenied)
+Apply = Callable[[HttpRequest, Any, dict[str, Any]], object]
+
+
+class MoveForm(forms.Form):
+    to_status = forms.ChoiceField(
+        choices=[(s.value, s.label) for s in (Status.TRIAGE, Status.INVESTIGATING, Status.CLOSED)]
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ProposeForm(forms.Form):
+    proposed_status = forms.ChoiceField(choices=[(s.value, s.label) for s in DECISION_STATUSES])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def refusal_text(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+def _apply_each(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    apply: Apply,
+    data: dict[str, Any],
+) -> None:
+    for row in queryset:
+        try:
+            apply(request, row, data)
+        except REFUSALS as error:
+            modeladmin.message_user(request, f"{row}: {refusal_text(error)}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{row}: done.", messages.SUCCESS)
+
+
+def _with_form(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Apply,
+) -> TemplateResponse | None:
+    """Show ``form_class`` for the selected rows; on a valid submit, apply it to each."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            _apply_each(modeladmin, request, queryset, apply, form.cleaned_data)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "rows": queryset,
+        "action": request.POST.get("action", ""),
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/registry/incident_action.html", context)
+
+
+def _open_proposal(incident: CloningIncident) -> IncidentDecision:
+    decision = incident.decisions.filter(state=IncidentDecision.State.OPEN).first()
+    if decision is None:
+        raise ConflictError("there is no open proposal to decide.")
+    return decision
+
+
+@admin.action(description="Move the selected incidents (with a reason)")
+def move_status(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[CloningIncident],
+) -> TemplateResponse | None:
+    return _with_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=MoveForm,
+        title="Move incidents",
+        apply=lambda req, incident, data: incidents.incident_transition(
+            incident=incident, actor=req.user, **data
+        ),
+    )
+
+
+@admin.action(description="Propose a decision on the selected incidents")
+def propose_decision(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[CloningIncident],
+) -> TemplateResponse | None:
+    return _with_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=ProposeForm,
+        title="Propose a decision (another person must approve it)",
+        apply=lambda req, incident, data: incidents.decision_propose(
+            incident=incident, actor=req.user, **data
+        ),
+    )
+
+
+@admin.action(description="Approve the open proposal of the selected incidents")
+def approve_proposal(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[CloningIncident],
+) -> None:
+    _apply_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda req, incident, data: incidents.decision_approve(
+            decision=_open_proposal(incident), actor=req.user
+        ),
+        {},
+    )
+
+
+@admin.action(description="Reject the open proposal of the selected incidents")
+def reject_proposal(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[CloningIncident],
+) -> TemplateResponse | None:
+    return _with_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=NoteForm,
+        title="Reject the open proposals",
+        apply=lambda req, incident, data: incidents.decision_reject(
+            decision=_open_proposal(incident), actor=req.user, **data
+        ),
+    )
+
+
+@admin.action(description="Approve the selected proposals")
+def approve_decisions(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[IncidentDecision],
+) -> None:
+    _apply_each(
+        modeladmin,
+        request,
+        queryset.select_related("incident"),
+        lambda req, decision, data: incidents.decision_approve(decision=decision, actor=req.user),
+        {},
+    )
+
+
+INCIDENT_ACTIONS = [move_status, propose_decision, approve_proposal, reject_proposal]
