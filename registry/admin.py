@@ -17,19 +17,24 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from registry import selectors
+from registry.admin_incidents import INCIDENT_ACTIONS, approve_decisions
 from registry.analyses import analysis_request
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
     CloningIncident,
+    Commitment,
     Evidence,
     EvidenceFile,
     FragilityAnalysis,
+    IncidentDecision,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
     ModelRelease,
     Organization,
+    OrganizationMembership,
+    RightOfReply,
     StoredFile,
     VoteDataset,
 )
@@ -147,7 +152,9 @@ class VoteDatasetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.action(description="Run a fragility analysis of the selected claims")
 def request_claim_analyses(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[BenchmarkClaim]  # type: ignore[type-arg]
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[BenchmarkClaim],
 ) -> None:
     queued = 0
     for claim in queryset.select_related("dataset__file"):
@@ -218,7 +225,11 @@ class CloningIncidentAdmin(EmbargoAdminMixin, LedgeredAdmin):
     filter_horizontal = ["investigators"]
     readonly_fields = ["status"]
     inlines = [EvidenceInline]
-    actions = [request_reports]
+    actions = [request_reports, *INCIDENT_ACTIONS]
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # Defined at the end of this module with the other workflow admin classes.
+        return [*super().get_inlines(request, obj), DecisionInline, ReplyInline]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)
@@ -316,3 +327,115 @@ class FragilityAnalysisAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- The incident workflow: decisions, replies, commitments, memberships ---
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    show_change_link = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.fields or [])
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DecisionInline(ReadOnlyInline):
+    model = IncidentDecision
+    fields = ["proposed_status", "reason", "proposed_by", "state", "decided_by", "decided_at"]
+
+
+class ReplyInline(ReadOnlyInline):
+    model = RightOfReply
+    fields = ["organization", "statement", "filed_by", "filed_at"]
+
+
+@admin.register(IncidentDecision)
+class IncidentDecisionAdmin(EmbargoAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Proposals are made and decided through actions that call the workflow services."""
+
+    incident_prefix = "incident__"
+    list_display = ["incident", "proposed_status", "proposed_by", "state", "decided_by"]
+    list_filter = ["state", "proposed_status"]
+    list_select_related = ["incident", "proposed_by", "decided_by"]
+    actions = [approve_decisions]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in IncidentDecision._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ServiceCreateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rows are created by a workflow service (which ledgers them) and never changed."""
+
+    def create(self, request: HttpRequest, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.pk = self.create(request, obj).pk
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RightOfReply)
+class RightOfReplyAdmin(EmbargoAdminMixin, ServiceCreateAdmin):
+    incident_prefix = "incident__"
+    list_display = ["incident", "organization", "filed_by", "filed_at"]
+    list_select_related = ["incident", "organization", "filed_by"]
+    fields = ["incident", "organization", "statement"]
+
+    def create(self, request: HttpRequest, obj: RightOfReply) -> RightOfReply:
+        from registry.incidents import reply_file
+
+        return reply_file(
+            incident=obj.incident,
+            actor=request.user,
+            statement=obj.statement,
+            organization=obj.organization,
+        )
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(ServiceCreateAdmin):
+    list_display = ["organization", "kind", "sha256", "release", "registered_at"]
+    list_filter = ["kind"]
+    search_fields = ["sha256", "organization__name"]
+    list_select_related = ["organization", "release"]
+    fields = ["organization", "kind", "sha256", "release", "description"]
+
+    def create(self, request: HttpRequest, obj: Commitment) -> Commitment:
+        from registry.incidents import commitment_register
+
+        return commitment_register(
+            actor=request.user,
+            organization=obj.organization,
+            kind=obj.kind,
+            sha256=obj.sha256,
+            release=obj.release,
+            description=obj.description,
+        )
+
+
+@admin.register(OrganizationMembership)
+class OrganizationMembershipAdmin(LedgeredAdmin):
+    """Who speaks for which organization (files its replies, registers its commitments)."""
+
+    list_display = ["user", "organization", "created_at"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["organization"]
+    search_fields = ["user__username", "organization__name"]

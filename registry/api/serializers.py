@@ -23,7 +23,7 @@ from registry.models import (
     Organization,
     VoteDataset,
 )
-from registry.selectors import incident_list
+from registry.selectors import evidence_list, incident_list
 
 User = get_user_model()
 
@@ -255,6 +255,18 @@ class CloningIncidentSerializer(serializers.ModelSerializer[CloningIncident]):
         ]
         read_only_fields = ["status", "created_at", "updated_at"]
 
+    def validate_atlas_techniques(self, value: list[str]) -> list[str]:
+        """Every id must be a technique in the ATLAS data; an unknown one is named."""
+        from registry.cloning.atlas import techniques
+
+        known = techniques()
+        unknown = [item for item in value if isinstance(item, str) and item not in known]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown MITRE ATLAS technique ids: {', '.join(unknown)}."
+            )
+        return value
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         suspect_release = attrs.get(
             "suspect_release", getattr(self.instance, "suspect_release", None)
@@ -346,6 +358,8 @@ class EvidenceSubmitSerializer(serializers.ModelSerializer[Evidence]):
         # Evidence can only be attached to an incident the submitter can see.
         user = getattr(request, "user", None)
         self.fields["incident"].queryset = incident_list(user=user)  # type: ignore[attr-defined]
+        # Nor can it name hidden evidence: an embargoed item must look nonexistent.
+        self.fields["supersedes"].queryset = evidence_list(user=user)  # type: ignore[attr-defined]
 
     def validate_alpha(self, value: float | None) -> float | None:
         if value is not None and not 0 < value < 1:
@@ -364,7 +378,18 @@ class EvidenceSubmitSerializer(serializers.ModelSerializer[Evidence]):
                 raise serializers.ValidationError(
                     {"statistic_value": "The statistic lies outside its interval."}
                 )
+        attrs["details"] = _typed_details(attrs.get("kind", ""), attrs.get("details"))
         return attrs
+
+
+def _typed_details(kind: str, details: Any) -> dict[str, Any]:
+    """Check ``details`` against its kind's statistics: a field-level 400 under "details"."""
+    from registry.cloning.evidence_kinds import EvidenceDetailsError, validate_details
+
+    try:
+        return validate_details(kind, {} if details is None else details)
+    except EvidenceDetailsError as error:
+        raise serializers.ValidationError({"details": error.errors}) from error
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):

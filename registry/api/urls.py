@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from registry.api import views
+from registry.api import incidents, views
 from reports.api import ReportViewSet
 
 router = DefaultRouter()
@@ -10,10 +10,12 @@ router.register("artifacts", views.ModelArtifactViewSet)
 router.register("benchmarks", views.BenchmarkViewSet)
 router.register("datasets", views.VoteDatasetViewSet)
 router.register("claims", views.BenchmarkClaimViewSet)
-router.register("incidents", views.CloningIncidentViewSet, basename="cloningincident")
-router.register("evidence", views.EvidenceViewSet, basename="evidence")
+router.register("incidents", incidents.IncidentViewSet, basename="cloningincident")
+router.register("evidence", incidents.EvidenceViewSet, basename="evidence")
 router.register("analyses", views.FragilityAnalysisViewSet)
 router.register("ledger", views.LedgerEntryViewSet, basename="ledgerentry")
 router.register("reports", ReportViewSet, basename="report")
+router.register("decisions", incidents.DecisionViewSet, basename="incidentdecision")
+router.register("commitments", incidents.CommitmentViewSet, basename="commitment")
 
 urlpatterns = router.urls

@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from registry import filters, selectors
+from registry.analyses import analysis_request
 from registry.api import serializers as s
 from registry.ledger import GENESIS_HASH, ledger_head
-from registry.analyses import analysis_request
 from registry.models import (
     BenchmarkClaim,
     CloningIncident,
@@ -171,7 +171,9 @@ class VoteDatasetViewSet(
         body = s.VoteDatasetSerializer(result.dataset, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
-    @extend_schema(request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer})
+    @extend_schema(
+        request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer}
+    )
     @action(
         detail=True,
         methods=["post"],
@@ -224,7 +226,9 @@ class BenchmarkClaimViewSet(RecordViewSet):
     ordering_fields = ["claim_date", "created_at"]
     ordering = ["-claim_date", "-id"]
 
-    @extend_schema(request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer})
+    @extend_schema(
+        request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer}
+    )
     @action(detail=True, methods=["post"], serializer_class=s.AnalysisRequestSerializer)
     def analyses(self, request: Request, pk: str | None = None) -> Response:
         """Queue a fragility analysis answering this claim; 202 with the analysis URL."""

@@ -119,8 +119,11 @@ def votes_to_flip_chart(
     the fragile rankings, are the ones that matter. Pairs where no flip was found within
     the search budget are marked "n/f" at the baseline rather than drawn as zero.
     """
+    # A "top1" row and a "rank" row with k = 1 test the same pair; draw it once.
+    has_rank_one = any(r["kind"] == "rank" and r["k"] == 1 for r in rows)
+    kinds = ("rank",) if has_rank_one else ("top1", "rank")
     ranked = sorted(
-        (r for r in rows if r["kind"] in ("top1", "rank") and r["k"] is not None),
+        (r for r in rows if r["kind"] in kinds and r["k"] is not None),
         key=lambda r: r["k"] or 0,
     )
     drawing = Drawing(width, height, initialFontName=SANS)

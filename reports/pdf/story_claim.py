@@ -66,8 +66,28 @@ def _describe_flip(row: FragilityRow, n_votes: int) -> str:
 
 
 def _headline(claim: ClaimSection) -> FragilityRow | None:
+    """The row that answers the claim itself when there is one, else the top-1 test."""
     rows = claim["fragility"]
-    return next((r for r in rows if r["kind"] == "top1"), rows[0] if rows else None)
+    for kind in ("claim", "top1"):
+        found = next((r for r in rows if r["kind"] == kind), None)
+        if found:
+            return found
+    return rows[0] if rows else None
+
+
+def _row_label(row: FragilityRow) -> str:
+    """How a fragility row is named in tables: "claim", "top 1", "top 3", "rank 4"."""
+    if row["kind"] == "claim":
+        return "claim"
+    if row["kind"] == "top1":
+        return "top 1"
+    return f"{row['kind']} {row['k'] or ''}".strip()
+
+
+def _refit_label(row: FragilityRow) -> str:
+    if row["votes_to_flip"] is None:
+        return "no flip found"
+    return "confirmed" if row["verified"] else "not confirmed"
 
 
 def _claim_section(claim: ClaimSection) -> list[Flowable]:
@@ -158,13 +178,13 @@ def _fragility_section(claim: ClaimSection) -> list[Flowable]:
     n_votes = claim["dataset"]["n_votes"]
     rows = [
         [
-            "top 1" if row["kind"] == "top1" else f"{row['kind']} {row['k'] or ''}".strip(),
+            _row_label(row),
             f"{row['pair'][0]} → {row['challenger']}",
             fmt_int(row["votes_to_flip"]),
             fmt_percent(row["fraction"]),
             fmt_float(row["gap_before"], 4),
             fmt_float(row["gap_after"], 4),
-            "confirmed" if row["verified"] else "not confirmed",
+            _refit_label(row),
         ]
         for row in claim["fragility"]
     ]
@@ -213,7 +233,7 @@ def _dropped_votes_section(claim: ClaimSection) -> list[Flowable]:
             f"{fmt_int(len(row['dropped_votes']))} votes"
         )
         ids = ", ".join(str(vote) for vote in row["dropped_votes"])
-        label = "Top 1" if row["kind"] == "top1" else f"Rank {row['k']}"
+        label = _row_label(row).capitalize()
         flowables += [markup(f"<b>{label}.</b> {title}", "cell"), para(ids, "mono_block")]
         flowables.append(Spacer(1, 2 * mm))
     return flowables

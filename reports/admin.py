@@ -1,0 +1,86 @@
+"""The admin's report list: status, progress, download and verify links.
+
+Reports are built by the worker and never edited; the "request report" actions live on
+the claim and incident admins (``registry.admin``) and call :func:`admin_request_reports`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from registry.models import BenchmarkClaim, CloningIncident
+from registry.services import ConflictError
+from reports.models import Report
+from reports.selectors import report_list
+from reports.services import ReportSubject, report_may_request, report_request
+
+
+def admin_request_reports(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    subjects: QuerySet[Any],
+) -> None:
+    """Request a report on each selected claim or incident, saying why any was skipped."""
+    queued = 0
+    for subject in subjects:
+        kind, target = _kind_and_subject(subject)
+        if not report_may_request(request.user, kind=kind, subject=target):
+            modeladmin.message_user(
+                request, f"You may not request a report on {subject}.", level=messages.WARNING
+            )
+            continue
+        try:
+            report_request(actor=request.user, kind=kind, subject=target)
+        except ConflictError as error:
+            modeladmin.message_user(request, str(error), level=messages.WARNING)
+            continue
+        queued += 1
+    modeladmin.message_user(request, f"Requested {queued} reports.")
+
+
+def _kind_and_subject(subject: Any) -> tuple[str, ReportSubject]:
+    if isinstance(subject, BenchmarkClaim):
+        return Report.Kind.CLAIM, ReportSubject(claim=subject)
+    if isinstance(subject, CloningIncident):
+        return Report.Kind.INCIDENT, ReportSubject(incident=subject)
+    raise TypeError(f"no report kind for {type(subject).__name__}")
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["report_id", "kind", "subject", "status", "progress", "created_at", "links"]
+    list_filter = ["kind", "status", "signature_level"]
+    search_fields = ["sha256", "signer_fingerprint"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        return report_list(user=request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Report._meta.fields]
+
+    @admin.display(description="Subject")
+    def subject(self, obj: Report) -> str:
+        return obj.subject_label
+
+    @admin.display(description="Links")
+    def links(self, obj: Report) -> str:
+        verify = reverse("reports:verify")
+        if obj.status != Report.Status.DONE:
+            return format_html('<a href="{}">verify a file</a>', verify)
+        download = reverse("report-download", args=[obj.pk])
+        return format_html('<a href="{}">download</a> · <a href="{}">verify</a>', download, verify)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,211 @@
+"""REST endpoints for reports: request (202), status, download, manifest, and verify.
+
+Reads come from ``reports.selectors.report_list`` (embargo-scoped: an outsider gets 404
+for a report on an embargoed incident); writes call ``reports.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, AnyUser
+from registry.selectors import claim_list, incident_list
+from reports.models import Report
+from reports.selectors import report_list
+from reports.services import ReportSubject, report_may_request, report_request, report_verify
+
+# A signed report is a few megabytes at most; anything far larger is not one.
+VERIFY_MAX_BYTES = 50 * 1024 * 1024
+
+
+class ReportSerializer(serializers.ModelSerializer[Report]):
+    url = serializers.HyperlinkedIdentityField(view_name="report-detail")
+    download_url = serializers.HyperlinkedIdentityField(view_name="report-download")
+    manifest_url = serializers.HyperlinkedIdentityField(view_name="report-manifest")
+    report_id = serializers.CharField(read_only=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "url",
+            "report_id",
+            "kind",
+            "claim",
+            "analysis",
+            "incident",
+            "period_start",
+            "period_end",
+            "status",
+            "progress",
+            "error",
+            "sha256",
+            "size_bytes",
+            "signer_fingerprint",
+            "signature_level",
+            "ledger_seq",
+            "ledger_hash",
+            "download_url",
+            "manifest_url",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class PeriodSerializer(serializers.Serializer[Any]):
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["period_start"] > attrs["period_end"]:
+            raise serializers.ValidationError("period_start must not be after period_end.")
+        return attrs
+
+
+class ReportRequestSerializer(serializers.Serializer[Report]):
+    kind = serializers.ChoiceField(choices=Report.Kind.choices)
+    subject = serializers.JSONField(
+        help_text='A claim id, an incident id, or {"period_start": "2026-01-01", '
+        '"period_end": "2026-01-31"} for a digest.'
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = self.context["request"].user
+        attrs["resolved"] = _resolve_subject(attrs["kind"], attrs["subject"], user)
+        return attrs
+
+
+def _resolve_subject(kind: str, subject: Any, user: AnyUser) -> ReportSubject:
+    if kind == Report.Kind.DIGEST:
+        period = PeriodSerializer(data=subject if isinstance(subject, dict) else {})
+        if not period.is_valid():
+            raise serializers.ValidationError({"subject": period.errors})
+        return ReportSubject(**period.validated_data)
+    if (
+        isinstance(subject, bool)
+        or not isinstance(subject, int | str)
+        or not str(subject).isdigit()
+    ):
+        raise serializers.ValidationError({"subject": [f"A {kind} id (an integer)."]})
+    if kind == Report.Kind.CLAIM:
+        claim = claim_list().filter(pk=int(subject)).first()
+        if claim is None:
+            raise serializers.ValidationError({"subject": [f"No claim {subject}."]})
+        return ReportSubject(claim=claim)
+    # Scoped to the user: an embargoed incident they may not see does not exist for them.
+    incident = incident_list(user=user).filter(pk=int(subject)).first()
+    if incident is None:
+        raise serializers.ValidationError({"subject": [f"No incident {subject}."]})
+    return ReportSubject(incident=incident)
+
+
+class VerifyUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+
+    def validate_file(self, upload: Any) -> Any:
+        if upload.size is not None and upload.size > VERIFY_MAX_BYTES:
+            raise serializers.ValidationError(f"A report is at most {VERIFY_MAX_BYTES} bytes.")
+        return upload
+
+
+class VerificationSerializer(serializers.Serializer[Any]):
+    passed = serializers.BooleanField()
+    exit_status = serializers.IntegerField()
+    checks = serializers.ListField(child=serializers.DictField())
+    manifest = serializers.DictField(allow_null=True)
+    signer = serializers.CharField(allow_null=True)
+    timestamp = serializers.CharField(allow_null=True)
+
+
+class ReportViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Signed PDF reports on claims, incidents and periods. Anyone reads reports on
+    public subjects; analysts request claim reports and digests, an incident's handlers
+    its report."""
+
+    serializer_class = ReportSerializer
+    filterset_fields = ["kind", "status", "claim", "incident"]
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+    write_roles = (ANALYST, INVESTIGATOR, APPROVER, ADMIN)
+
+    def get_queryset(self) -> QuerySet[Report]:
+        return report_list(user=self.request.user)
+
+    @extend_schema(request=ReportRequestSerializer, responses={202: ReportSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = ReportRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        kind, subject = body.validated_data["kind"], body.validated_data["resolved"]
+        if not report_may_request(request.user, kind=kind, subject=subject):
+            raise PermissionDenied(f"Your role does not allow requesting {kind} reports.")
+        report = report_request(actor=request.user, kind=kind, subject=subject)
+        data = ReportSerializer(report, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str | None = None) -> Response | FileResponse:
+        """The signed PDF, once the report is done (409 before)."""
+        report = self.get_object()
+        if report.status != Report.Status.DONE:
+            return _not_ready(report)
+        return FileResponse(
+            report.file.open("rb"),
+            as_attachment=True,
+            filename=f"{report.report_id}.pdf",
+            content_type="application/pdf",
+        )
+
+    @action(detail=True, methods=["get"])
+    def manifest(self, request: Request, pk: str | None = None) -> Response:
+        """The manifest embedded in the PDF (what the report relies on)."""
+        report = self.get_object()
+        if report.status != Report.Status.DONE:
+            return _not_ready(report)
+        return Response(report.manifest)
+
+    @extend_schema(request=VerifyUploadSerializer, responses=VerificationSerializer)
+    @action(
+        detail=False,
+        methods=["post"],
+        permission_classes=[AllowAny],
+        parser_classes=[parsers.MultiPartParser, parsers.FormParser],
+        serializer_class=VerifyUploadSerializer,
+    )
+    def verify(self, request: Request) -> Response:
+        """Run every check on an uploaded report; ``passed`` is true only if all pass."""
+        upload = VerifyUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        result = report_verify(upload.validated_data["file"].read())
+        return Response({**result.to_dict(), "exit_status": result.exit_status})
+
+
+def _not_ready(report: Report) -> Response:
+    return Response(
+        {
+            "detail": f"Report {report.report_id} is {report.status}, not done.",
+            "status": report.status,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )

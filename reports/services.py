@@ -1,0 +1,397 @@
+"""Services for signed reports: request one, build it (render, sign, store), verify one.
+
+The job's state is the ``Report`` row. A worker claims it with a conditional UPDATE
+(PENDING -> RENDERING) and notes the attempt number it claimed; every later write is
+conditional on that attempt still owning the row, so a duplicate delivery does nothing
+and a worker that was given up for dead cannot overwrite its successor's result.
+Rendering and signing run outside any transaction; the finished file is recorded in one
+short transaction with its ledger entry. A sweep re-queues rows whose worker died.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from asn1crypto import pem
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+from registry.ledger import ledger_append, ledger_contains
+from registry.models import BenchmarkClaim, CloningIncident, StoredFile
+from registry.roles import ANALYST, AnyUser, has_role, user_handles_incident
+from registry.services import ConflictError
+from reports.documents import build_document, latest_done_analysis
+from reports.models import Report
+from reports.pdf.devca import ensure_dev_pki
+from reports.pdf.render import render_pdf
+from reports.pdf.signing import ReportSigner, SigningConfigurationError, load_signer
+from reports.pdf.verify import VerificationResult, verify_pdf
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+# Errors worth another try: the database was briefly unavailable or locked, or the
+# timestamp authority did not answer. Anything else is deterministic and fails the report.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    TimestampRequestError,
+)
+_UNFINISHED = (Report.Status.PENDING, Report.Status.RENDERING, Report.Status.SIGNING)
+_CHUNK = 1024 * 1024
+
+
+# --- signing identity --------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def report_signer() -> ReportSigner:
+    """The signer, loaded once per worker process from the settings' files.
+
+    Without signing files, DEBUG and the test runner use the development PKI (created on
+    first use); production refuses to sign rather than sign with a throwaway key.
+    Call ``report_signer.cache_clear()`` after changing the signing settings.
+    """
+    tsa_url = settings.REPORT_TSA_URL or None
+    if settings.REPORT_SIGNING_KEY_FILE:
+        chain = [settings.REPORT_SIGNING_CHAIN_FILE] if settings.REPORT_SIGNING_CHAIN_FILE else []
+        return load_signer(
+            settings.REPORT_SIGNING_KEY_FILE,
+            settings.REPORT_SIGNING_CERT_FILE,
+            chain,
+            tsa_url=tsa_url,
+        )
+    if not (settings.DEBUG or settings.TESTING):
+        raise SigningConfigurationError(
+            "REPORT_SIGNING_KEY_FILE and REPORT_SIGNING_CERT_FILE must be set when DEBUG is off"
+        )
+    pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
+    return load_signer(
+        pki.signing_key_file, pki.signing_cert_file, [pki.chain_file], tsa_url=tsa_url
+    )
+
+
+def signer_fingerprint(signer: ReportSigner) -> str:
+    """SHA-256 of the signing certificate's DER encoding (hex), as shown by openssl."""
+    certificate = signer.signer.signing_cert
+    if certificate is None:
+        raise SigningConfigurationError("no signing certificate was loaded")
+    return hashlib.sha256(certificate.dump()).hexdigest()
+
+
+def trust_roots() -> list[bytes]:
+    """DER certificates a report's signer (and timestamp authority) must chain to.
+
+    REPORT_TRUST_ROOTS_FILE (a PEM bundle) when set; else, under DEBUG or tests, the
+    development CA; else none, so that the trust check fails and says why.
+    """
+    if settings.REPORT_TRUST_ROOTS_FILE:
+        with open(settings.REPORT_TRUST_ROOTS_FILE, "rb") as handle:
+            data = handle.read()
+    elif settings.DEBUG or settings.TESTING:
+        data = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR).ca_cert_file.read_bytes()
+    else:
+        return []
+    if not pem.detect(data):
+        return [data]
+    return [der for _, _, der in pem.unarmor(data, multiple=True)]
+
+
+# --- requesting --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportSubject:
+    """What a report is about: a claim, an incident, or a period (both dates inclusive)."""
+
+    claim: BenchmarkClaim | None = None
+    incident: CloningIncident | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+
+
+def report_may_request(user: AnyUser | None, *, kind: str, subject: ReportSubject) -> bool:
+    """Analysts request claim reports and digests; an incident's handlers its report."""
+    if kind == Report.Kind.INCIDENT:
+        return subject.incident is not None and user_handles_incident(user, subject.incident)
+    return has_role(user, ANALYST)
+
+
+def _subject_fields(kind: str, subject: ReportSubject) -> dict[str, Any]:
+    if kind == Report.Kind.CLAIM and subject.claim is not None:
+        analysis = latest_done_analysis(subject.claim)
+        if analysis is None:
+            raise ConflictError(
+                f"Claim {subject.claim.pk} has no finished fragility analysis: "
+                "run an analysis first."
+            )
+        return {"claim": subject.claim, "analysis": analysis}
+    if kind == Report.Kind.INCIDENT:
+        return {"incident": subject.incident}
+    return {"period_start": subject.period_start, "period_end": subject.period_end}
+
+
+def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) -> Report:
+    """Record a pending report and queue its build once the transaction commits.
+
+    Raises ``ConflictError`` for a claim without a finished analysis and
+    ``ValidationError`` when the subject does not fit the kind.
+    """
+    from reports.tasks import build_report
+
+    fields = _subject_fields(kind, subject)
+    with transaction.atomic():
+        report = Report(kind=kind, **fields)
+        if actor is not None and actor.is_authenticated:
+            report.requested_by_id = actor.pk
+        report.full_clean()
+        report.save()
+        ledger_append(instance=report, action="request", actor=actor)
+        transaction.on_commit(lambda: build_report.delay(report.pk))
+    return report
+
+
+# --- building ----------------------------------------------------------------------------
+
+
+def report_claim(*, report_id: int) -> int | None:
+    """Take a pending report for this worker: the attempt number, or None if not ours."""
+    claimed = Report.objects.filter(pk=report_id, status=Report.Status.PENDING).update(
+        status=Report.Status.RENDERING,
+        started_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        progress=5,
+        error="",
+    )
+    if claimed != 1:
+        return None
+    attempts: int = Report.objects.values_list("attempts", flat=True).get(pk=report_id)
+    return attempts
+
+
+def _advance(report_id: int, attempt: int, **fields: Any) -> bool:
+    """Write progress, but only while this attempt still owns the row."""
+    return bool(
+        Report.objects.filter(
+            pk=report_id,
+            attempts=attempt,
+            status__in=[Report.Status.RENDERING, Report.Status.SIGNING],
+        ).update(**fields)
+    )
+
+
+def report_run(*, report_id: int) -> None:
+    """Claim, build (outside any transaction) and record one report."""
+    attempt = report_claim(report_id=report_id)
+    if attempt is None:
+        logger.info("report %s already taken or finished; nothing to do", report_id)
+        return
+    report_produce(report_id=report_id, attempt=attempt)
+
+
+def report_produce(*, report_id: int, attempt: int) -> None:
+    """Render, sign and store a report this worker claimed as ``attempt``.
+
+    A transient error puts the row back to PENDING and propagates, so the task's retry
+    can claim it again; any other error fails the report with its message.
+    """
+    report = Report.objects.get(pk=report_id)
+    try:
+        document = build_document(report)
+        _advance(report_id, attempt, progress=30)
+        pdf = render_pdf(document)
+        if not _advance(report_id, attempt, status=Report.Status.SIGNING, progress=70):
+            return  # given up for dead and re-queued: the newer attempt finishes it
+        signer = report_signer()
+        signed = signer.sign(pdf)
+    except TRANSIENT_ERRORS as exc:
+        if attempt >= MAX_ATTEMPTS:
+            _finish(report_id, attempt, error=f"Gave up after {attempt} attempts: {exc}")
+            return
+        Report.objects.filter(pk=report_id, attempts=attempt, status__in=_UNFINISHED).update(
+            status=Report.Status.PENDING, progress=0
+        )
+        raise
+    except Exception as exc:  # deterministic: retrying cannot help, so record why
+        logger.exception("report %s failed", report_id)
+        _finish(report_id, attempt, error=f"{type(exc).__name__}: {exc}")
+        return
+    _finish(
+        report_id,
+        attempt,
+        signed=signed,
+        manifest=dict(document["manifest"]),
+        fingerprint=signer_fingerprint(signer),
+        level=signer.level,
+    )
+
+
+def _store(signed: bytes) -> tuple[str, str]:
+    """Write the signed PDF under reports/<sha256>.pdf; (storage name, sha256)."""
+    digest = hashlib.sha256(signed).hexdigest()
+    storage = Report._meta.get_field("file").storage  # type: ignore[union-attr]
+    return storage.save(f"reports/{digest}.pdf", ContentFile(signed)), digest
+
+
+def _finish(
+    report_id: int,
+    attempt: int,
+    *,
+    signed: bytes | None = None,
+    manifest: dict[str, Any] | None = None,
+    fingerprint: str = "",
+    level: str = "",
+    error: str = "",
+) -> bool:
+    """Record the outcome in one short transaction; False when another attempt owns it."""
+    name, digest = _store(signed) if signed is not None else ("", "")
+    storage = Report._meta.get_field("file").storage  # type: ignore[union-attr]
+    try:
+        recorded = _record_outcome(
+            report_id,
+            attempt,
+            name=name,
+            digest=digest,
+            size=len(signed) if signed is not None else None,
+            manifest=manifest,
+            fingerprint=fingerprint,
+            level=level,
+            error=error,
+        )
+    except Exception:
+        if name:
+            storage.delete(name)  # never leave a file no row points to
+        raise
+    if not recorded and name:
+        storage.delete(name)
+    return recorded
+
+
+def _record_outcome(report_id: int, attempt: int, **outcome: Any) -> bool:
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.attempts != attempt or report.status not in _UNFINISHED:
+            logger.info("report %s attempt %s was superseded; result discarded", report_id, attempt)
+            return False
+        error = outcome["error"]
+        report.status = Report.Status.FAILED if error else Report.Status.DONE
+        report.progress = 100
+        report.error = error
+        report.finished_at = timezone.now()
+        if not error:
+            report.file.name = outcome["name"]
+            report.sha256 = outcome["digest"]
+            report.size_bytes = outcome["size"]
+            report.manifest = outcome["manifest"]
+            report.signer_fingerprint = outcome["fingerprint"]
+            report.signature_level = outcome["level"]
+            head = outcome["manifest"]["ledger_head"]
+            report.ledger_seq, report.ledger_hash = head["seq"], head["hash"]
+        report.save()
+        ledger_append(instance=report, action="fail" if error else "complete", actor=None)
+    return True
+
+
+def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
+    """Put reports whose worker died (or whose message was lost) back in the queue.
+
+    A RENDERING or SIGNING row started before ``older_than`` ago lost its worker; a
+    PENDING row that old lost its message (the filesystem transport cannot redeliver).
+    After ``MAX_ATTEMPTS`` the report fails instead of looping.
+    """
+    from reports.tasks import build_report
+
+    cutoff = timezone.now() - older_than
+    stale = Report.objects.filter(
+        Q(status__in=[Report.Status.RENDERING, Report.Status.SIGNING], started_at__lt=cutoff)
+        | Q(status=Report.Status.PENDING, created_at__lt=cutoff)
+        & (Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
+    ).order_by("id")
+    requeued: list[int] = []
+    for report in stale:
+        if report.attempts >= MAX_ATTEMPTS:
+            _finish(report.pk, report.attempts, error=f"Gave up after {report.attempts} attempts.")
+            continue
+        reset = Report.objects.filter(
+            pk=report.pk, status=report.status, attempts=report.attempts
+        ).update(status=Report.Status.PENDING, progress=0)
+        if reset:
+            build_report.delay(report.pk)
+            requeued.append(report.pk)
+    return requeued
+
+
+# --- verifying ---------------------------------------------------------------------------
+
+# Which registry rows a manifest file of each role must be the stored file of.
+_FILE_ROLES = {"dataset": "vote_datasets", "evidence": "evidence_files"}
+
+
+def _stored_digest(stored: StoredFile) -> str | None:
+    """SHA-256 of the bytes on disk now, or None when they are gone."""
+    hasher = hashlib.sha256()
+    try:
+        with stored.content.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                hasher.update(chunk)
+    except (FileNotFoundError, ValueError):
+        return None
+    return hasher.hexdigest()
+
+
+def _file_problem(entry: dict[str, Any]) -> str | None:
+    sha256 = str(entry.get("sha256", ""))
+    rows = StoredFile.objects.filter(sha256=sha256)
+    relation = _FILE_ROLES.get(str(entry.get("role")))
+    if relation:
+        rows = rows.filter(**{f"{relation}__isnull": False}).distinct()
+    stored = rows.first()
+    name = entry.get("name", "?")
+    if stored is None:
+        return f"{name}: no {entry.get('role')} file in the registry has SHA-256 {sha256}"
+    actual = _stored_digest(stored)
+    if actual != sha256:
+        return f"{name}: the registry's stored bytes now hash to {actual or 'nothing (missing)'}"
+    return None
+
+
+def _registry_checks(result: VerificationResult) -> None:
+    manifest = result.manifest
+    if manifest is None:
+        reason = "no intact manifest to check against the registry"
+        result.add_check("files_match_registry", False, reason)
+        result.add_check("ledger_head_in_chain", False, reason)
+        return
+    files = manifest.get("files", [])
+    problems = [problem for entry in files if (problem := _file_problem(entry))]
+    result.add_check(
+        "files_match_registry",
+        not problems,
+        "; ".join(problems) or f"all {len(files)} files match the registry's stored bytes",
+    )
+    head = manifest.get("ledger_head") or {}
+    seq, entry_hash = head.get("seq"), head.get("hash")
+    known = isinstance(seq, int) and isinstance(entry_hash, str)
+    known = known and ledger_contains(seq=seq, entry_hash=entry_hash)  # type: ignore[arg-type]
+    result.add_check(
+        "ledger_head_in_chain",
+        known,
+        f"ledger entry #{seq} with hash {entry_hash} is in the chain"
+        if known
+        else f"the ledger holds no entry #{seq} with hash {entry_hash}",
+    )
+
+
+def report_verify(data: bytes) -> VerificationResult:
+    """Every check on a report file: the signature ones, then the registry's own."""
+    result = verify_pdf(data, trust_roots=trust_roots())
+    _registry_checks(result)
+    return result

@@ -1,0 +1,178 @@
+"""Verification anyone can run: ``manage.py verify_report``, ``POST /api/v1/reports/verify/``
+and the ``/reports/verify/`` page. Each check is reported separately; the exit status is 0
+only when all pass, including the registry's own checks (stored files, ledger head)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from registry.models import EvidenceFile
+from reports import services
+from reports.documents import build_document
+from reports.models import Report
+from reports.pdf.render import render_pdf
+from reports.services import ReportSubject, report_request, report_run, report_verify
+from tests.reports.report_records import make_incident
+from tests.reports.tsa_server import LoopbackTsa
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("report_settings")]
+
+ALL_CHECKS = {
+    "signature_intact",
+    "covers_whole_file",
+    "signer_trusted",
+    "manifest_intact",
+    "files_match_registry",
+    "ledger_head_in_chain",
+}
+
+
+@pytest.fixture(autouse=True)
+def _quiet_pyhanko(caplog: pytest.LogCaptureFixture) -> None:
+    # pyHanko logs a traceback for each broken signature these tests make on purpose.
+    caplog.set_level(logging.CRITICAL, logger="pyhanko")
+
+
+@pytest.fixture
+def report(ivan: Any, django_capture_on_commit_callbacks: Any) -> Report:
+    incident = make_incident(ivan).incident
+    with django_capture_on_commit_callbacks(execute=False):
+        report = report_request(
+            actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
+        )
+    report_run(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.status == "done", report.error
+    return report
+
+
+def _verify_command(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    status = 0
+    try:
+        call_command("verify_report", str(path), "--json")
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    return status, json.loads(capsys.readouterr().out)
+
+
+def _failed(result: dict[str, Any]) -> set[str]:
+    return {check["name"] for check in result["checks"] if not check["passed"]}
+
+
+def test_a_genuine_report_passes_every_check_and_exits_zero(
+    report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, result = _verify_command(Path(report.file.path), capsys)
+    assert status == 0
+    assert {check["name"] for check in result["checks"]} == ALL_CHECKS
+    assert result["passed"] is True
+    assert result["manifest"]["report_id"] == report.report_id
+
+
+def test_the_human_readable_output_lists_every_check(
+    report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("verify_report", report.file.path)
+    output = capsys.readouterr().out
+    for name in ALL_CHECKS:
+        assert f"PASS  {name}:" in output
+    assert "OK: every check passed" in output
+
+
+def test_a_tampered_file_exits_non_zero(
+    report: Report, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = bytearray(Path(report.file.path).read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    status, result = _verify_command(tampered, capsys)
+    assert status == 1
+    assert "signature_intact" in _failed(result)
+
+
+def test_the_file_check_fails_when_a_stored_file_no_longer_matches_its_hash(
+    report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored = EvidenceFile.objects.filter(evidence__incident=report.incident).first().file
+    Path(stored.content.path).write_bytes(b"quietly replaced evidence")
+    status, result = _verify_command(Path(report.file.path), capsys)
+    assert status == 1
+    assert _failed(result) == {"files_match_registry"}
+
+
+def test_the_ledger_check_fails_for_a_head_the_chain_does_not_hold(
+    report: Report, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A correctly signed report that claims a ledger head this registry never had.
+    document = build_document(report)
+    forged = {"seq": document["ledger_head"]["seq"], "hash": "ab" * 32}
+    document["ledger_head"] = forged
+    document["manifest"]["ledger_head"] = forged
+    path = tmp_path / "other-ledger.pdf"
+    path.write_bytes(services.report_signer().sign(render_pdf(document)))
+    status, result = _verify_command(path, capsys)
+    assert status == 1
+    assert _failed(result) == {"ledger_head_in_chain"}
+
+
+def test_a_report_signed_by_an_unknown_key_is_not_trusted(
+    report: Report, settings: Any, tmp_path: Path
+) -> None:
+    from reports.pdf.devca import ensure_dev_pki
+
+    other_ca = ensure_dev_pki(tmp_path / "other-pki").ca_cert_file
+    settings.REPORT_TRUST_ROOTS_FILE = str(other_ca)
+    result = report_verify(Path(report.file.path).read_bytes())
+    assert {check.name for check in result.checks if not check.passed} == {"signer_trusted"}
+
+
+def test_anyone_verifies_through_the_api(api: Any, report: Report) -> None:
+    upload = SimpleUploadedFile("r.pdf", Path(report.file.path).read_bytes())
+    response = api(None).post("/api/v1/reports/verify/", {"file": upload}, format="multipart")
+    assert response.status_code == 200
+    assert response.data["passed"] is True
+    assert response.data["exit_status"] == 0
+    assert {check["name"] for check in response.data["checks"]} == ALL_CHECKS
+
+
+def test_the_verify_page_shows_each_check(client: Any, report: Report) -> None:
+    assert client.get("/reports/verify/").status_code == 200
+    upload = SimpleUploadedFile("r.pdf", Path(report.file.path).read_bytes())
+    page = client.post("/reports/verify/", {"file": upload}).content.decode()
+    assert "Every check passed" in page
+    for name in ALL_CHECKS:
+        assert name in page
+    garbage = SimpleUploadedFile("r.pdf", b"%PDF-1.7 not really")
+    page = client.post("/reports/verify/", {"file": garbage}).content.decode()
+    assert "Verification failed" in page
+
+
+def test_with_a_timestamp_authority_reports_are_signed_b_t_and_the_token_verifies(
+    ivan: Any, settings: Any, dev_pki: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    with LoopbackTsa() as tsa:
+        settings.REPORT_TSA_URL = tsa.url
+        roots = tmp_path / "roots.pem"
+        roots.write_bytes(dev_pki.ca_cert_file.read_bytes() + tsa.root_pem)
+        settings.REPORT_TRUST_ROOTS_FILE = str(roots)
+        services.report_signer.cache_clear()
+        incident = make_incident(ivan).incident
+        with django_capture_on_commit_callbacks(execute=False):
+            report = report_request(
+                actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
+            )
+        report_run(report_id=report.pk)
+        report.refresh_from_db()
+        assert tsa.requests_served == 1
+    assert (report.status, report.signature_level) == ("done", "B-T")
+    result = report_verify(Path(report.file.path).read_bytes())
+    assert result.passed, result.to_dict()
+    assert result.check("timestamp_valid").passed
