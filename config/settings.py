@@ -96,6 +96,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+if TESTING:
+    # Hashing a password properly takes ~0.3 s by design; tests create many users.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -142,9 +146,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated write then gets 401 with a WWW-Authenticate
+    # header (session authentication alone can only answer 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["registry.api.permissions.RegistryPermission"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.OrderedLimitOffsetPagination",
@@ -168,6 +174,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" or "status"; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "registry.models.Organization.Kind",
+        "ArtifactKindEnum": "registry.models.ModelArtifact.Kind",
+        "BenchmarkKindEnum": "registry.models.Benchmark.Kind",
+        "ClaimKindEnum": "registry.models.BenchmarkClaim.Kind",
+        "ClaimStatusEnum": "registry.models.BenchmarkClaim.Status",
+        "IncidentStatusEnum": "registry.models.CloningIncident.Status",
+        "AnalysisStatusEnum": "registry.models.FragilityAnalysis.Status",
+        "EvidenceKindEnum": "registry.cloning.evidence_kinds.KIND_CHOICES",
+        "ReportKindEnum": "reports.models.Report.Kind",
+    },
 }
 
 # Celery. The embedded default needs no broker server: kombu's filesystem

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -35,6 +35,8 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "bootstrap_rounds": 1000,
     "seed": 0,
     "budget": 0.01,
+    "adjacent_pairs": True,
+    "random_trials": 100,
 }
 MAX_ATTEMPTS = 3
 
@@ -48,13 +50,19 @@ def analysis_parameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     top_k = params["top_k"]
     if not (isinstance(top_k, list) and all(isinstance(k, int) and k >= 1 for k in top_k)):
         errors["top_k"] = ["A list of positive integers, e.g. [1, 3, 5]."]
-    if not (isinstance(params["bootstrap_rounds"], int) and 0 <= params["bootstrap_rounds"] <= 10000):
+    rounds = params["bootstrap_rounds"]
+    if not (isinstance(rounds, int) and 0 <= rounds <= 10000):
         errors["bootstrap_rounds"] = ["An integer from 0 to 10000."]
     if not isinstance(params["seed"], int):
         errors["seed"] = ["An integer."]
     budget = params["budget"]
     if not (isinstance(budget, int | float) and 0 < budget <= 0.5):
         errors["budget"] = ["A fraction of the votes, greater than 0 and at most 0.5."]
+    if not isinstance(params["adjacent_pairs"], bool):
+        errors["adjacent_pairs"] = ["true or false."]
+    trials = params["random_trials"]
+    if not (isinstance(trials, int) and 0 <= trials <= 10000):
+        errors["random_trials"] = ["An integer from 0 to 10000."]
     unknown = set(params) - set(DEFAULT_PARAMETERS)
     for name in unknown:
         errors[name] = ["Unknown parameter."]
@@ -124,10 +132,16 @@ def analysis_run(*, analysis_id: int) -> None:
     )
     try:
         results, claim_answer = _compute(analysis)
+        _finish(analysis, results=results, claim_answer=claim_answer)
+    except OperationalError:
+        # Transient (a lost or locked database): hand the row back so the task's
+        # retry can claim it again, then let Celery retry.
+        FragilityAnalysis.objects.filter(
+            pk=analysis_id, status=FragilityAnalysis.Status.RUNNING
+        ).update(status=FragilityAnalysis.Status.PENDING)
+        raise
     except (ValidationError, VoteFileError, ValueError) as exc:
         _finish(analysis, error=_message(exc))
-        return
-    _finish(analysis, results=results, claim_answer=claim_answer)
 
 
 def _message(exc: Exception) -> str:
@@ -144,6 +158,8 @@ def _options(analysis: FragilityAnalysis) -> AnalysisOptions:
         seed=params["seed"],
         budget=params["budget"],
         ties=params["ties"],
+        adjacent_pairs=params["adjacent_pairs"],
+        random_trials=params["random_trials"],
     )
 
 
@@ -170,8 +186,9 @@ def _compute(analysis: FragilityAnalysis) -> tuple[dict[str, Any], dict[str, Any
     results = analyze(votes, options, progress=_progress_writer(analysis.pk))
     claim_answer = None
     if analysis.claim is not None:
-        claim_answer = claim_fragility(Arena(votes, ties=options.ties, budget=options.budget),
-                                       analysis.claim)
+        claim_answer = claim_fragility(
+            Arena(votes, ties=options.ties, budget=options.budget), analysis.claim
+        )
     return results, claim_answer
 
 

@@ -37,7 +37,8 @@ LLMFAO_READ_OPTIONS = {
     "winner_values": "model_a=left,model_b=right,tie=tie",
 }
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-registry-2026"  # noqa: S105 - printed by `make run`; development only
+# Printed by `make run`; the demo database is for local development only.
+DEMO_PASSWORD = "demo-registry-2026"
 
 
 def demo_admin() -> AbstractBaseUser:

@@ -14,15 +14,16 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from registry.analyses import analyses_requeue_stuck, analysis_request, analysis_run
+from registry.datasets import read_dataset_votes
 from registry.demo import LLMFAO_READ_OPTIONS
 from registry.fragility import AnalysisOptions, Arena
-from registry.datasets import read_dataset_votes
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
 from registry.services import dataset_ingest
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, ModelReleaseFactory
 
 LLMFAO_CSV = Path(__file__).resolve().parents[2] / "data" / "llmfao" / "crowd-comparisons.csv"
-FAST = {"bootstrap_rounds": 20, "top_k": [1]}
+# The engine's own tests cover the full search; here the job machinery matters.
+FAST = {"bootstrap_rounds": 20, "top_k": [1], "adjacent_pairs": False, "random_trials": 2}
 
 
 @pytest.fixture
@@ -133,9 +134,7 @@ def test_an_analysis_whose_worker_died_is_requeued_and_completes(
     alice, llmfao_claim, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        analysis = analysis_request(
-            actor=alice, dataset=llmfao_claim.dataset, parameters=FAST
-        )
+        analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
     long_ago = timezone.now() - dt.timedelta(hours=1)
     # A worker took it an hour ago and died.
     FragilityAnalysis.objects.filter(pk=analysis.pk).update(
@@ -211,3 +210,29 @@ def test_the_default_engine_options_match_the_documented_defaults() -> None:
     assert DEFAULT_PARAMETERS["ties"] == defaults.ties
     assert DEFAULT_PARAMETERS["budget"] == defaults.budget
     assert DEFAULT_PARAMETERS["bootstrap_rounds"] == defaults.bootstrap_rounds
+
+
+@pytest.mark.django_db
+def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
+    alice, llmfao_claim, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.db import OperationalError
+
+    import registry.analyses
+
+    with django_capture_on_commit_callbacks(execute=False):
+        analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
+
+    def lose_the_database(_analysis: FragilityAnalysis) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(registry.analyses, "_compute", lose_the_database)
+    with pytest.raises(OperationalError):
+        analysis_run(analysis_id=analysis.pk)
+    analysis.refresh_from_db()
+    assert analysis.status == "pending"
+
+    monkeypatch.undo()
+    analysis_run(analysis_id=analysis.pk)  # the retry
+    analysis.refresh_from_db()
+    assert (analysis.status, analysis.attempts) == ("done", 2)

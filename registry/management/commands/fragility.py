@@ -5,7 +5,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry.fragility import VoteFileError, add_arguments, analyze, format_table, options_from_args
+from registry.fragility import (
+    VoteFileError,
+    add_arguments,
+    analyze,
+    format_table,
+    options_from_args,
+)
 
 
 class Command(BaseCommand):

@@ -30,11 +30,21 @@ class Command(BaseCommand):
         call_command("ensure_dev_pki")
         for folder in ("out", "processed", "control"):
             (settings.BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        worker = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
-                "--loglevel", "INFO", "--concurrency", "1",
-                "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
             env=os.environ.copy(),
         )
