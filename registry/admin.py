@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -39,7 +41,7 @@ from registry.models import (
     VoteDataset,
 )
 from registry.roles import sees_all_incidents, user_handles_incident
-from registry.services import record_saved
+from registry.services import ConflictError, record_saved
 
 admin.site.site_header = "Evidence Registry"
 admin.site.site_title = "Evidence Registry"
@@ -194,7 +196,7 @@ class EvidenceInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Evidence
     extra = 0
     fields = ["kind", "method_name", "n", "statistic_value", "p_value", "decision"]
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
     show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -251,7 +253,7 @@ class EvidenceFileInline(admin.TabularInline):  # type: ignore[type-arg]
     model = EvidenceFile
     extra = 0
     fields = ["original_filename", "file", "restricted"]
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -337,7 +339,7 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
     show_change_link = True
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or [])
+        return flatten(self.fields or [])
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -387,6 +389,22 @@ class ServiceCreateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields] if obj else []
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The service decides (membership, workflow state) only when it runs, after
+        # the form was valid: show its refusal as a message instead of a 500.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, ConflictError) as exc:
+            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, text, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -14,7 +14,7 @@ from registry.models import CloningIncident, Evidence, LedgerEntry, Organization
 from registry.services import evidence_submit, incident_create
 from tests.factories import CloningIncidentFactory, EvidenceFactory, ModelReleaseFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = [pytest.mark.django_db]
 
 ADMIN = "/admin/registry"
 
@@ -208,3 +208,27 @@ def test_user_without_a_role_is_sent_to_the_login_page(nobody: User) -> None:
     response = logged_in(nobody).get(f"{ADMIN}/cloningincident/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_commitment_the_service_refuses_is_an_error_message_not_a_crash(client, adam):
+    """Adam picks another organization's release: the service says no, nothing is stored."""
+    from registry.models import Commitment
+    from tests.factories import ModelReleaseFactory, OrganizationFactory, digest
+
+    ours = OrganizationFactory()
+    theirs = ModelReleaseFactory()
+    client.force_login(adam)
+    response = client.post(
+        "/admin/registry/commitment/add/",
+        {
+            "organization": ours.pk,
+            "kind": Commitment._meta.get_field("kind").choices[0][0],
+            "sha256": digest("fingerprint keys"),
+            "release": theirs.pk,
+            "description": "",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert f"The release is not {ours}" in response.content.decode()
+    assert Commitment.objects.count() == 0
