@@ -42,7 +42,15 @@ from registry.models import (
     OrganizationMembership,
     RightOfReply,
 )
-from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, AnyUser, has_role
+from registry.roles import (
+    ADMIN,
+    ANALYST,
+    APPROVER,
+    INVESTIGATOR,
+    AnyUser,
+    has_role,
+    recorded_user,
+)
 from registry.services import ConflictError, UploadedEvidenceFile, evidence_submit
 
 if TYPE_CHECKING:
@@ -130,7 +138,10 @@ def decision_propose(
     if locked.decisions.filter(state=IncidentDecision.State.OPEN).exists():
         raise ConflictError(f"Incident {locked.pk} already has an open proposal.")
     decision = IncidentDecision(
-        incident=locked, proposed_status=proposed_status, reason=reason, proposed_by=actor
+        incident=locked,
+        proposed_status=proposed_status,
+        reason=reason,
+        proposed_by=recorded_user(actor),
     )
     decision.full_clean()
     try:
@@ -202,7 +213,7 @@ def decision_reject(*, decision: IncidentDecision, actor: AnyUser, note: str) ->
 
 def _decide(decision: IncidentDecision, *, actor: AnyUser, state: str, note: str) -> None:
     decision.state = state
-    decision.decided_by = actor  # type: ignore[assignment]
+    decision.decided_by = recorded_user(actor)
     decision.decided_at = timezone.now()
     decision.decision_note = note.strip()
     decision.full_clean()
@@ -218,9 +229,10 @@ def accused_organization(incident: CloningIncident) -> Organization | None:
 
 
 def is_member(user: AnyUser | None, organization: Organization) -> bool:
-    if user is None or not user.is_authenticated:
+    account = recorded_user(user)
+    if account is None:
         return False
-    return OrganizationMembership.objects.filter(user=user, organization=organization).exists()
+    return OrganizationMembership.objects.filter(user=account, organization=organization).exists()
 
 
 @transaction.atomic
@@ -249,8 +261,12 @@ def reply_file(
         )
     if not (has_role(actor, ADMIN) or is_member(actor, speaker)):
         raise PermissionDenied(f"Only members of {speaker} or an admin can file its reply.")
-    reply = RightOfReply(incident=incident, organization=speaker, statement=statement)
-    reply.filed_by = actor  # type: ignore[assignment]
+    reply = RightOfReply(
+        incident=incident,
+        organization=speaker,
+        statement=statement,
+        filed_by=recorded_user(actor),
+    )
     reply.full_clean()
     reply.save()
     ledger_append(instance=reply, action="create", actor=actor)
@@ -288,7 +304,7 @@ def commitment_register(
         sha256=sha256.strip().lower(),
         release=release,
         description=description,
-        registered_by=actor if actor.is_authenticated else None,
+        registered_by=recorded_user(actor),
     )
     commitment.full_clean()
     commitment.save()
@@ -329,7 +345,11 @@ def commitment_check(*, commitment: Commitment, material: bytes) -> CommitmentCh
 
 # A rejected null hypothesis (or a flagged campaign) supports the allegation. Failing to reject
 # is *not* evidence against it (absence of evidence), so it is recorded as inconclusive.
-_DECISION_OF = {"reject": Evidence.Decision.SUPPORTS, "flagged": Evidence.Decision.SUPPORTS}
+_DECISION_OF = {
+    "reject": Evidence.Decision.SUPPORTS,
+    "flagged": Evidence.Decision.SUPPORTS,
+    "none_flagged": Evidence.Decision.DOES_NOT_SUPPORT,
+}
 _ADJUSTMENT_OF = {
     "holm": Evidence.Adjustment.HOLM,
     "bonferroni": Evidence.Adjustment.BONFERRONI,
@@ -491,8 +511,8 @@ def query_log_evidence_record(
     Runs inline: a million-row log takes about 15 s, spent *outside* any transaction (call
     this outside ``atomic()``); only the recording afterwards takes the write lock. The raw
     log and the per-account table name accounts, so both are stored as restricted files.
-    A log in which no account is flagged yields no evidence row: the ``query_volume`` kind
-    needs at least one flagged account, and the summary is returned instead.
+    A log in which no account is flagged is recorded too, as evidence that does not
+    support the allegation.
     """
     from registry.cloning import CloningInputError, QueryLogThresholds, analyse_query_log
 
@@ -503,12 +523,6 @@ def query_log_evidence_record(
         )
     except CloningInputError as error:
         raise _input_error(error, "file") from error
-    if not summary.flagged_accounts:
-        return ComputedEvidence(
-            evidence=[],
-            summary=summary.to_dict(),
-            note="No account was flagged; nothing was recorded as evidence.",
-        )
     log = Upload(upload.content, upload.filename, "text/csv", restricted=True)
     account_table = Upload(
         table, f"{upload.filename or 'query-log'}.accounts.csv", "text/csv", restricted=True

@@ -180,7 +180,8 @@ KINDS: dict[str, KindSpec] = {
     for spec in (
         _kind(
             "query_volume", "Query-volume campaign", (ordered("window_start", "window_end"),),
-            queries=_REQUIRED_INT, accounts=_POSITIVE_INT,
+            # accounts may be 0: a log in which nobody was flagged is a result too.
+            queries=_REQUIRED_INT, accounts=_REQUIRED_INT,
             window_start=FieldSpec("datetime"), window_end=FieldSpec("datetime"),
             baseline_ratio=FieldSpec("number", minimum=0), share_of_traffic=_OPTIONAL_P,
             input_sha256=_OPTIONAL_DIGEST,

@@ -18,7 +18,7 @@ from registry.incidents import decision_propose, incident_transition
 from registry.ledger import ledger_verify
 from registry.models import CloningIncident, Evidence, IncidentDecision, LedgerEntry
 from registry.services import incident_create
-from tests.factories import ModelReleaseFactory, OrganizationFactory
+from tests.factories import CloningIncidentFactory, ModelReleaseFactory, OrganizationFactory
 from tests.registry.incident_uploads import (
     BASELINES,
     SUSPECT,
@@ -31,7 +31,6 @@ from tests.registry.incident_uploads import (
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_password_hashing", "media_root"),
 ]
 
 API = "/api/v1"
@@ -260,3 +259,27 @@ def test_a_proposal_is_rejected_by_an_approver_and_the_status_stays(
         format="json",
     )
     assert again.status_code == 201
+
+
+def test_a_query_log_with_nobody_flagged_is_recorded_as_not_supporting(api, ivan):
+    """An ordinary log is a result too: Ivan's upload becomes evidence against the allegation."""
+    incident = CloningIncidentFactory(investigators=[ivan], status="investigating")
+    words = ["river", "ledger", "violin", "prism", "harbour", "orbit", "meadow", "cipher"]
+    rows = ["timestamp,account,prompt,tokens_in,tokens_out"]
+    for account in range(30):
+        for query in range(4):
+            prompt = f"{words[(account + query) % 8]} {words[(account * 3 + query) % 8]} {account}"
+            rows.append(
+                f"2026-01-{1 + query:02d}T{account % 24:02d}:00:00Z,user{account},{prompt},40,90"
+            )
+    log = ("\n".join(rows) + "\n").encode()
+    response = api(ivan).post(
+        f"{API}/incidents/{incident.pk}/query-logs/",
+        {"file": SimpleUploadedFile("requests.csv", log)},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.data
+    assert response.data["summary"]["flagged_accounts"] == []
+    (campaign,) = [item for item in response.data["evidence"] if item["kind"] == "query_volume"]
+    assert campaign["decision"] == "does_not_support"
+    assert campaign["details"]["accounts"] == 0
