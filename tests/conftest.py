@@ -99,14 +99,8 @@ def api() -> Callable[[User | None], APIClient]:
     return client_for
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def media_root(settings: object, tmp_path: object) -> object:
     """Uploaded files go to a per-test folder instead of var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined, operator]
     return settings.MEDIA_ROOT  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def fast_password_hashing(settings: object) -> None:
-    """Personas get a hashed password; the production hasher takes ~0.5 s per user."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]

@@ -34,7 +34,6 @@ from tests.registry.api_records import (
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_password_hashing", "media_root"),
 ]
 
 Overrides = Callable[[Records], dict[str, Any]]

@@ -24,7 +24,6 @@ from tests.registry.api_records import API, client_for, row_counts
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_password_hashing", "media_root"),
 ]
 
 LLMFAO_CSV = Path(settings.BASE_DIR) / "data" / "llmfao" / "crowd-comparisons.csv"

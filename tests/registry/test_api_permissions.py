@@ -35,7 +35,6 @@ from tests.registry.api_records import (
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_password_hashing", "media_root"),
 ]
 
 ANONYMOUS = "anonymous"

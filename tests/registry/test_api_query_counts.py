@@ -27,7 +27,6 @@ from tests.registry.api_records import API, client_for
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_password_hashing", "media_root"),
 ]
 
 Seeder = Callable[[int, User], None]

@@ -41,7 +41,6 @@ from tests.registry.incident_uploads import (
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_password_hashing", "media_root"),
 ]
 
 API = "/api/v1"
