@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -87,7 +88,7 @@ def _with_form(
         "form": form,
         "rows": queryset,
         "action": request.POST.get("action", ""),
-        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/registry/incident_action.html", context)

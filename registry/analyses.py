@@ -25,7 +25,7 @@ from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, 
 from registry.fragility.votes import VoteFileError
 from registry.ledger import ledger_append
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
-from registry.roles import AnyUser
+from registry.roles import AnyUser, recorded_user
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def analysis_request(
             claim=claim,
             parameters=params,
             input_sha256=dataset.file.sha256,
-            requested_by=actor if actor is not None and actor.is_authenticated else None,
+            requested_by=recorded_user(actor),
         )
         ledger_append(instance=analysis, action="request", actor=actor)
         if claim is not None and claim.status == BenchmarkClaim.Status.RECORDED:

@@ -126,7 +126,8 @@ def _claims(
     dataset: VoteDataset,
     releases: dict[str, ModelRelease],
 ) -> None:
-    specs = [
+    # Field values of several model types, as record_create takes them.
+    specs: list[dict[str, Any]] = [
         {
             "release": releases["GPT 4"],
             "kind": BenchmarkClaim.Kind.RANK,

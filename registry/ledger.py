@@ -19,6 +19,7 @@ import decimal
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from registry.models import LedgerEntry
+from registry.roles import recorded_user
 
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming the ledger's advisory lock on PostgreSQL.
@@ -135,7 +137,7 @@ def ledger_append(
     return LedgerEntry.objects.create(
         seq=seq,
         created_at=created_at,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=recorded_user(actor),
         actor_label=label,
         action=action,
         object_type=object_type,
@@ -188,7 +190,7 @@ def ledger_verify(*, chunk_size: int = 2000) -> ChainProblem | None:
 
 
 def _check_entry(
-    row: dict[str, Any], *, expected_seq: int, expected_prev: str
+    row: Mapping[str, Any], *, expected_seq: int, expected_prev: str
 ) -> ChainProblem | None:
     seq = row["seq"]
     if seq != expected_seq:

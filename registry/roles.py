@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 if TYPE_CHECKING:
     from registry.models import CloningIncident
@@ -26,16 +26,32 @@ ROLES = (VIEWER, ANALYST, INVESTIGATOR, APPROVER, ADMIN)
 AnyUser = AbstractBaseUser | AnonymousUser
 
 
+def recorded_user(actor: AnyUser | None) -> User | None:
+    """The account to store in a user foreign key: the authenticated ``User``, else None.
+
+    Anonymous and system (``None``) actors are recorded as no user.
+    """
+    if actor is None or not actor.is_authenticated:
+        return None
+    # AUTH_USER_MODEL is the default auth.User, so every authenticated account is one; Django
+    # would refuse any other class in a user foreign key anyway.
+    if not isinstance(actor, User):
+        raise TypeError(f"expected a {User.__name__}, got {type(actor).__name__}")
+    return actor
+
+
 def has_role(user: AnyUser | None, *roles: str) -> bool:
-    if user is None or not user.is_authenticated:
+    account = recorded_user(user)
+    if account is None:
         return False
-    if getattr(user, "is_superuser", False):
+    if account.is_superuser:
         return True
-    # Cache the names on the user object: permission checks run per row.
-    names: set[str] | None = getattr(user, "_registry_roles", None)
+    # Cache the names on the user object: permission checks run per row. The cache is not a
+    # declared attribute of User, hence the instance __dict__.
+    names: set[str] | None = getattr(account, "_registry_roles", None)
     if names is None:
-        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        user._registry_roles = names  # type: ignore[union-attr]
+        names = set(account.groups.values_list("name", flat=True))
+        vars(account)["_registry_roles"] = names
     return ADMIN in names or any(role in names for role in roles)
 
 

@@ -25,7 +25,7 @@ from registry.models import (
     StoredFile,
     VoteDataset,
 )
-from registry.roles import AnyUser
+from registry.roles import AnyUser, recorded_user
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def dataset_ingest(
                 "n_votes": summary.n_votes,
                 "n_models": summary.n_models,
                 "n_ties": summary.n_ties,
-                "uploaded_by": actor if actor and actor.is_authenticated else None,
+                "uploaded_by": recorded_user(actor),
             },
         )
     return DatasetIngestResult(dataset, created=True)
@@ -195,9 +195,9 @@ def incident_create(
 ) -> CloningIncident:
     """Report an incident; the reporting investigator is assigned to it."""
     assigned = list(investigators)
-    if actor is not None and actor.is_authenticated and actor not in assigned:
-        assigned.append(actor)
-    created_by = actor if actor is not None and actor.is_authenticated else None
+    created_by = recorded_user(actor)
+    if created_by is not None and created_by not in assigned:
+        assigned.append(created_by)
     return record_create(
         model=CloningIncident,
         actor=actor,
@@ -237,7 +237,7 @@ def evidence_submit(
     evidence = Evidence(
         **fields,
         incident=locked,
-        submitted_by=actor if actor is not None and actor.is_authenticated else None,
+        submitted_by=recorded_user(actor),
     )
     evidence.full_clean()
     evidence.save()

@@ -27,7 +27,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from registry.ledger import ledger_append, ledger_contains
 from registry.models import BenchmarkClaim, CloningIncident, StoredFile
-from registry.roles import ANALYST, AnyUser, has_role, user_handles_incident
+from registry.roles import ANALYST, AnyUser, has_role, recorded_user, user_handles_incident
 from registry.services import ConflictError
 from reports.documents import build_document, latest_done_analysis
 from reports.models import Report
@@ -150,8 +150,7 @@ def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) 
     fields = _subject_fields(kind, subject)
     with transaction.atomic():
         report = Report(kind=kind, **fields)
-        if actor is not None and actor.is_authenticated:
-            report.requested_by_id = actor.pk
+        report.requested_by = recorded_user(actor)
         report.full_clean()
         report.save()
         ledger_append(instance=report, action="request", actor=actor)

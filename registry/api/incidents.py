@@ -9,8 +9,10 @@ action on it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import FileResponse
@@ -38,6 +40,10 @@ from registry.models import (
 )
 from registry.roles import user_handles_incident
 
+if TYPE_CHECKING:
+    # Stub-only protocol (no runtime class): what the stubs say APIView.get_permissions returns.
+    from rest_framework.permissions import _SupportsHasPermission
+
 MULTIPART = [parsers.MultiPartParser, parsers.FormParser]
 
 
@@ -51,8 +57,8 @@ class IncidentTransitionSerializer(serializers.Serializer[CloningIncident]):
 
 
 class DecisionSerializer(serializers.ModelSerializer[IncidentDecision]):
-    proposed_by = serializers.StringRelatedField()
-    decided_by = serializers.StringRelatedField()
+    proposed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    decided_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = IncidentDecision
@@ -84,7 +90,7 @@ class DecisionNoteSerializer(serializers.Serializer[IncidentDecision]):
 
 class ReplySerializer(serializers.ModelSerializer[RightOfReply]):
     organization_name = serializers.CharField(source="organization.name", read_only=True)
-    filed_by = serializers.StringRelatedField()
+    filed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = RightOfReply
@@ -104,7 +110,7 @@ class ReplyFileSerializer(serializers.Serializer[RightOfReply]):
 
 
 class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
-    registered_by = serializers.StringRelatedField()
+    registered_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = Commitment
@@ -259,7 +265,7 @@ HANDLER_ACTIONS = {
 class IncidentViewSet(views.CloningIncidentViewSet):
     """Incidents, plus their workflow and computed-evidence actions."""
 
-    def get_permissions(self) -> list[permissions.BasePermission]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in HANDLER_ACTIONS and self.request.method == "POST":
             return [HandlesIncident()]
         if self.action == "replies" and self.request.method == "POST":
@@ -413,7 +419,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             "incident", "proposed_by", "decided_by"
         )
 
-    def get_permissions(self) -> list[permissions.BasePermission]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in {"approve", "reject"}:
             return [permissions.IsAuthenticated()]
         return super().get_permissions()
@@ -459,7 +465,7 @@ class CommitmentViewSet(
     ordering_fields = ["registered_at"]
     ordering = ["-registered_at", "-id"]
 
-    def get_permissions(self) -> list[permissions.BasePermission]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action == "create":
             # Organization members need no role; the service checks who may register.
             return [permissions.IsAuthenticated()]

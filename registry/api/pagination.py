@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 
@@ -21,9 +22,9 @@ class OrderedLimitOffsetPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 500
 
-    def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
-    ) -> list[Any] | None:
+    def paginate_queryset[M: Model, R](
+        self, queryset: QuerySet[M, R] | Sequence[R], request: Request, view: APIView | None = None
+    ) -> list[R] | None:
         if isinstance(queryset, QuerySet) and not queryset.ordered:
             raise RuntimeError(f"{view!r} paginates an unordered queryset")
         return super().paginate_queryset(queryset, request, view)

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import UploadedFile
+from django.contrib.auth.models import User as AuthUser
+from django.core.files.base import File
 from rest_framework import serializers
 
 from registry.models import (
@@ -28,13 +29,13 @@ from registry.selectors import evidence_list, incident_list
 User = get_user_model()
 
 
-def validate_upload_size(upload: UploadedFile) -> UploadedFile:
+def validate_upload_size(upload: File[Any]) -> None:
+    """A DRF field validator: refuse files over ``REGISTRY_MAX_UPLOAD_BYTES``."""
     limit = settings.REGISTRY_MAX_UPLOAD_BYTES
     if upload.size is not None and upload.size > limit:
         raise serializers.ValidationError(
             f"File is {upload.size} bytes; the limit is {limit} bytes."
         )
-    return upload
 
 
 class OrganizationSerializer(serializers.ModelSerializer[Organization]):
@@ -119,7 +120,7 @@ class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
 class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
     sha256 = serializers.CharField(source="file.sha256", read_only=True)
     size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
-    uploaded_by = serializers.StringRelatedField()
+    uploaded_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
 
     class Meta:
         model = VoteDataset
@@ -317,8 +318,10 @@ EVIDENCE_FIELDS = [
 
 class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
     files = EvidenceFileSerializer(many=True, read_only=True)
-    submitted_by = serializers.StringRelatedField()
-    superseded_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    submitted_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
+    superseded_by: serializers.PrimaryKeyRelatedField[Evidence] = (
+        serializers.PrimaryKeyRelatedField(read_only=True)
+    )
 
     class Meta:
         model = Evidence

@@ -36,6 +36,14 @@ from registry.services import (
 )
 
 
+def _bound_record[M: models.Model](serializer: BaseSerializer[Any], model: type[M]) -> M:
+    """The saved row an update (or just-performed create) serializer is bound to."""
+    instance = serializer.instance
+    if not isinstance(instance, model):
+        raise TypeError(f"expected a saved {model.__name__}, got {instance!r}")
+    return instance
+
+
 class RecordViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -63,7 +71,10 @@ class RecordViewSet(
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         fields, m2m = self._split(dict(serializer.validated_data))
         serializer.instance = record_update(
-            instance=serializer.instance, actor=self.request.user, fields=fields, m2m=m2m
+            instance=_bound_record(serializer, models.Model),
+            actor=self.request.user,
+            fields=fields,
+            m2m=m2m,
         )
 
 
@@ -89,14 +100,14 @@ class ModelReleaseViewSet(RecordViewSet):
         lineage = serializer.validated_data.pop("lineage", None)
         super().perform_create(serializer)
         if lineage is not None:
-            self._save_lineage(serializer.instance, lineage)
+            self._save_lineage(_bound_record(serializer, ModelRelease), lineage)
 
     @transaction.atomic
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         lineage = serializer.validated_data.pop("lineage", None)
         super().perform_update(serializer)
         if lineage is not None:
-            self._save_lineage(serializer.instance, lineage)
+            self._save_lineage(_bound_record(serializer, ModelRelease), lineage)
 
     def _save_lineage(self, release: ModelRelease, links: list[dict[str, Any]]) -> None:
         release.lineage.all().delete()

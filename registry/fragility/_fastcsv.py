@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -82,11 +82,11 @@ def _field_bounds(
         return None
     line_ends = np.append(np.flatnonzero(body == NEWLINE), body.shape[0])
     line_starts = np.concatenate(([0], line_ends[:-1] + 1))
-    delimiters = np.flatnonzero(body == delimiter)
+    delimiter_offsets = np.flatnonzero(body == delimiter)
     n_rows = line_ends.shape[0]
-    if delimiters.shape[0] != n_rows * (n_fields - 1):
+    if delimiter_offsets.shape[0] != n_rows * (n_fields - 1):
         return None
-    delimiters = delimiters.reshape(n_rows, n_fields - 1)
+    delimiters = delimiter_offsets.reshape(n_rows, n_fields - 1)
     # With the total count right and offsets sorted, every row has exactly n_fields - 1
     # delimiters iff each row's first and last delimiter fall inside that row.
     if not ((delimiters[:, 0] >= line_starts).all() and (delimiters[:, -1] < line_ends).all()):
@@ -204,7 +204,7 @@ def _hash_words(words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def _vote_ids(
     body: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, explicit: bool
-) -> tuple[str, ...] | bool | None:
+) -> tuple[str, ...] | Literal[False] | None:
     from registry.fragility.votes import choose_vote_ids
 
     raw = body.tobytes()

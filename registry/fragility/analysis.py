@@ -31,6 +31,7 @@ from registry.fragility.comparisons import Comparisons, build_comparisons
 from registry.fragility.flips import FLIP_TOLERANCE, FlipOutcome, FlipSearch
 from registry.fragility.uncertainty import (
     BootstrapResult,
+    Intervals,
     bootstrap_intervals,
     rank_upper_bound,
     sandwich_intervals,
@@ -316,27 +317,31 @@ def _fit_section(arena: Arena, options: AnalysisOptions) -> dict[str, object]:
 
 
 def _score_rows(
-    arena: Arena, intervals: object, bootstrap: BootstrapResult | None
+    arena: Arena, intervals: Intervals, bootstrap: BootstrapResult | None
 ) -> list[dict[str, object]]:
     scores, models = arena.scores, arena.comparisons.models
     ranks = rank_of(scores)
-    rank_ub = rank_upper_bound(intervals)  # type: ignore[arg-type]
+    rank_ub = rank_upper_bound(intervals)
+    # Elo is an elementwise affine map, so converting whole vectors once gives the same numbers.
+    elo, elo_low, elo_high = to_elo(scores), to_elo(intervals.low), to_elo(intervals.high)
+    if bootstrap is not None:
+        boot_low, boot_high = to_elo(bootstrap.scores.low), to_elo(bootstrap.scores.high)
     problem = set(arena.existence.problem_models)
     rows = []
     for model in arena.order.tolist():
         row: dict[str, object] = {
             "model": models[model],
             "score": _number(scores[model]),
-            "elo": _number(to_elo(scores[model])),
-            "ci_low": _number(to_elo(intervals.low[model])),  # type: ignore[attr-defined]
-            "ci_high": _number(to_elo(intervals.high[model])),  # type: ignore[attr-defined]
+            "elo": _number(elo[model]),
+            "ci_low": _number(elo_low[model]),
+            "ci_high": _number(elo_high[model]),
             "rank": int(ranks[model]),
             "rank_ub": int(rank_ub[model]),
             "ridge_dependent": model in problem,
         }
         if bootstrap is not None:
-            row["bootstrap_ci_low"] = _number(to_elo(bootstrap.scores.low[model]))
-            row["bootstrap_ci_high"] = _number(to_elo(bootstrap.scores.high[model]))
+            row["bootstrap_ci_low"] = _number(boot_low[model])
+            row["bootstrap_ci_high"] = _number(boot_high[model])
             row["rank_low"] = int(bootstrap.rank_low[model])
             row["rank_high"] = int(bootstrap.rank_high[model])
         rows.append(row)
@@ -364,15 +369,16 @@ def _fragility_rows(
 def fragility_row(arena: Arena, outcome: FlipOutcome, *, kind: str, k: int) -> dict[str, object]:
     """One JSON fragility line (schema in SCHEMA.md)."""
     models = arena.comparisons.models
-    found = outcome.votes_to_flip is not None
+    votes_to_flip = outcome.votes_to_flip
+    found = votes_to_flip is not None
     problem = set(arena.existence.problem_models)
     return {
         "kind": kind,
         "k": k,
         "pair": [models[outcome.winner], models[outcome.loser]],
         "challenger": models[outcome.loser],
-        "votes_to_flip": outcome.votes_to_flip,
-        "fraction": outcome.votes_to_flip / arena.comparisons.n_used if found else None,
+        "votes_to_flip": votes_to_flip,
+        "fraction": votes_to_flip / arena.comparisons.n_used if votes_to_flip is not None else None,
         "dropped_votes": arena.dropped_vote_ids(outcome),
         "gap_before": _number(outcome.gap_before),
         "gap_after": _number(outcome.gap_after) if found else None,

@@ -11,9 +11,13 @@ import argparse
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from registry.fragility.analysis import AnalysisOptions, analyze
 from registry.fragility.votes import FORMATS, ColumnMapping, VoteFileError, WinnerValues
+
+# A decoded JSON object (the analysis result schema in SCHEMA.md): values are whatever JSON holds.
+JsonObject = Mapping[str, Any]
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, include_path: bool = True) -> None:
@@ -70,17 +74,17 @@ def options_from_args(namespace: argparse.Namespace) -> AnalysisOptions:
     )
 
 
-def format_table(result: Mapping[str, object]) -> str:
+def format_table(result: JsonObject) -> str:
     """The leaderboard, then every fragility line in plain words."""
-    lines = [*_header_lines(result), "", *_leaderboard_lines(result["scores"])]  # type: ignore[arg-type]
+    lines = [*_header_lines(result), "", *_leaderboard_lines(result["scores"])]
     lines += [
         "",
         "Votes to flip (each verified by an exact refit; upper bounds, never"
         " certificates of robustness):",
     ]
-    n_used = result["fit"]["n_votes_used"]  # type: ignore[index]
-    lines += ["  " + describe_flip(row, n_used) for row in result["fragility"]]  # type: ignore[union-attr]
-    for row in result.get("random_drop_baseline", []):  # type: ignore[union-attr]
+    n_used = result["fit"]["n_votes_used"]
+    lines += ["  " + describe_flip(row, n_used) for row in result["fragility"]]
+    for row in result.get("random_drop_baseline", []):
         rate = "n/a" if row["rate"] is None else f"{row['rate']:.0%}"
         lines.append(
             f"Random drops of {row['votes_dropped']:,} votes ({row['fraction']:.1%}):"
@@ -89,24 +93,24 @@ def format_table(result: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
-def _header_lines(result: Mapping[str, object]) -> list[str]:
+def _header_lines(result: JsonObject) -> list[str]:
     dataset, fit = result["dataset"], result["fit"]
     lines = [
-        f"{dataset['n_votes']:,} votes, {dataset['n_models']} models, {dataset['n_ties']:,} ties"  # type: ignore[index]
-        f" (sha256 {dataset['sha256'][:12]}...)",  # type: ignore[index]
-        f"Bradley-Terry, ties: {fit['tie_handling']}, {fit['n_votes_used']:,} votes used,"  # type: ignore[index]
-        f" reference {fit['reference_model']} = 1000",  # type: ignore[index]
+        f"{dataset['n_votes']:,} votes, {dataset['n_models']} models, {dataset['n_ties']:,} ties"
+        f" (sha256 {dataset['sha256'][:12]}...)",
+        f"Bradley-Terry, ties: {fit['tie_handling']}, {fit['n_votes_used']:,} votes used,"
+        f" reference {fit['reference_model']} = 1000",
     ]
-    if not fit["mle_exists"]:  # type: ignore[index]
+    if not fit["mle_exists"]:
         lines.append(
-            f"WARNING: no maximum likelihood estimate ({fit['mle_problem']}:"  # type: ignore[index]
-            f" {', '.join(fit['mle_problem_models'])}); fitted with ridge"  # type: ignore[index]
+            f"WARNING: no maximum likelihood estimate ({fit['mle_problem']}:"
+            f" {', '.join(fit['mle_problem_models'])}); fitted with ridge"
             f" {fit['ridge']}, figures marked * depend on it"
-        )  # type: ignore[index]
+        )
     return lines
 
 
-def _leaderboard_lines(scores: Sequence[Mapping[str, object]]) -> list[str]:
+def _leaderboard_lines(scores: Sequence[JsonObject]) -> list[str]:
     width = max([len("model")] + [len(str(row["model"])) for row in scores])
     lines = [f"{'rank':>4} {'ub':>4}  {'model':<{width}}  {'elo':>7}  {'95% CI (sandwich)':>19}"]
     for row in scores:
@@ -118,16 +122,16 @@ def _leaderboard_lines(scores: Sequence[Mapping[str, object]]) -> list[str]:
     return lines
 
 
-def describe_flip(row: Mapping[str, object], n_used: int) -> str:
+def describe_flip(row: JsonObject, n_used: int) -> str:
     """One fragility line in words."""
-    winner, challenger = row["pair"]  # type: ignore[misc]
-    label = f"top-{row['k']}" if row["kind"] == "top_k" else f"rank {row['k']} vs {row['k'] + 1}"  # type: ignore[operator]
+    winner, challenger = row["pair"]
+    label = f"top-{row['k']}" if row["kind"] == "top_k" else f"rank {row['k']} vs {row['k'] + 1}"
     if row["votes_to_flip"] is None:
         return (
             f"{label}: no flip within the budget; {winner} stays above {challenger} as far"
             " as searched (robustness not certified)"
         )
-    count = int(row["votes_to_flip"])  # type: ignore[call-overload]
+    count = int(row["votes_to_flip"])
     return (
         f"{label}: dropping {count:,} of {n_used:,} votes ({row['fraction']:.2%}) puts"
         f" {challenger} above {winner}"
