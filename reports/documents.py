@@ -140,7 +140,7 @@ def _renderer_kind(row: dict[str, Any]) -> str:
 
 
 def claim_fragility_rows(analysis: FragilityAnalysis) -> list[FragilityRow]:
-    """The engine's rows (SCHEMA.md) in the renderer's vocabulary, the claim's own first.
+    """The engine's rows (README: "Result schema") in the renderer's words, the claim's first.
 
     Engine ``top_k`` with k = 1 is the renderer's ``top1``; ``adjacent`` rows are ``rank``
     rows (rank k against rank k + 1); the direct answer to the claim is ``claim``.

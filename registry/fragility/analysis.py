@@ -1,7 +1,7 @@
 """A *fragility analysis* of a pairwise leaderboard: scores, intervals and votes-to-flip.
 
 :func:`analyze` is the single entry point used by the Django command, the Celery task and the
-benchmarks; it returns a JSON-serialisable dict whose schema is documented in ``SCHEMA.md``.
+benchmarks; it returns a JSON-serialisable dict (schema: the README's "Result schema").
 :class:`Arena` holds one fitted dataset for callers that ask several questions (the claim
 endpoints: "X holds rank N", "X beats R").
 """
@@ -238,7 +238,7 @@ def analyze(
     options: AnalysisOptions | None = None,
     progress: Progress | None = None,
 ) -> dict[str, object]:
-    """Full fragility analysis of a vote file; see SCHEMA.md for the result."""
+    """Full fragility analysis of a vote file; see the README's "Result schema"."""
     options = options or AnalysisOptions()
     report = progress or (lambda _percent: None)
     timings: dict[str, float] = {}
@@ -367,7 +367,7 @@ def _fragility_rows(
 
 
 def fragility_row(arena: Arena, outcome: FlipOutcome, *, kind: str, k: int) -> dict[str, object]:
-    """One JSON fragility line (schema in SCHEMA.md)."""
+    """One JSON fragility line (schema in README.md, "Result schema")."""
     models = arena.comparisons.models
     votes_to_flip = outcome.votes_to_flip
     found = votes_to_flip is not None

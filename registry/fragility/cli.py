@@ -16,7 +16,7 @@ from typing import Any
 from registry.fragility.analysis import AnalysisOptions, analyze
 from registry.fragility.votes import FORMATS, ColumnMapping, VoteFileError, WinnerValues
 
-# A decoded JSON object (the analysis result schema in SCHEMA.md): values are whatever JSON holds.
+# A decoded analysis result (the README's "Result schema"): values are whatever JSON holds.
 JsonObject = Mapping[str, Any]
 
 
