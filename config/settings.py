@@ -194,6 +194,10 @@ SPECTACULAR_SETTINGS = {
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ("memory://" if TESTING else "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu does not create its folders, and the first task may be sent before
+    # any worker has started: make them here, for every process.
+    for _folder in ("out", "processed", "control"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),

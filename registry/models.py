@@ -319,7 +319,16 @@ class BenchmarkClaim(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.release}: {self.get_kind_display()} on {self.benchmark}"
+        return f"{self.release} {self.claimed} on {self.benchmark}"
+
+    @property
+    def claimed(self) -> str:
+        """What is claimed, in words: "holds rank 1", "beats X", "has score 87.5"."""
+        if self.kind == self.Kind.RANK:
+            return f"holds rank {self.claimed_rank}"
+        if self.kind == self.Kind.BEATS:
+            return f"beats {self.compared_release}"
+        return f"has score {self.claimed_score:g}"
 
 
 class CloningIncident(models.Model):

@@ -28,8 +28,6 @@ class Command(BaseCommand):
         call_command("load_demo")
         queued = queue_demo_analyses(demo_admin())
         call_command("ensure_dev_pki")
-        for folder in ("out", "processed", "control"):
-            (settings.BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
         worker = subprocess.Popen(
             [
                 sys.executable,
