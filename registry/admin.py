@@ -76,6 +76,23 @@ class LedgeredAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Records that services produce (stored files, datasets, evidence, analyses, the
+    ledger, reports): the admin shows them and never adds, edits or deletes them."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(LedgeredAdmin):
     list_display = ["name", "kind", "country", "website"]
@@ -119,37 +136,19 @@ class BenchmarkAdmin(LedgeredAdmin):
 
 
 @admin.register(StoredFile)
-class StoredFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class StoredFileAdmin(ReadOnlyAdmin):
     list_display = ["sha256", "size_bytes", "media_type", "created_at"]
     search_fields = ["sha256"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(VoteDataset)
-class VoteDatasetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class VoteDatasetAdmin(ReadOnlyAdmin):
     """Datasets are uploaded through the API or ``load_demo``; here they are read-only."""
 
     list_display = ["name", "benchmark", "n_votes", "n_models", "n_ties", "snapshot_date"]
     list_filter = ["benchmark", "detected_format"]
     search_fields = ["name", "file__sha256"]
     list_select_related = ["benchmark", "file"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in VoteDataset._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.action(description="Run a fragility analysis of the selected claims")
@@ -260,7 +259,7 @@ class EvidenceFileInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(EmbargoAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class EvidenceAdmin(EmbargoAdminMixin, ReadOnlyAdmin):
     """Evidence is append-only: submitted through the API, read-only here."""
 
     incident_prefix = "incident__"
@@ -270,18 +269,9 @@ class EvidenceAdmin(EmbargoAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
     list_select_related = ["incident"]
     inlines = [EvidenceFileInline]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Evidence._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["seq", "created_at", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "entry_hash", "actor_label"]
@@ -289,29 +279,14 @@ class LedgerEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
         return selectors.ledger_list(user=request.user)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in LedgerEntry._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(FragilityAnalysis)
-class FragilityAnalysisAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FragilityAnalysisAdmin(ReadOnlyAdmin):
     """Analyses are produced by the engine; the admin shows them and links the page."""
 
     list_display = ["id", "dataset", "claim", "status", "progress", "engine_version", "page"]
     list_filter = ["status"]
     list_select_related = ["dataset", "claim"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in FragilityAnalysis._meta.fields]
 
     @admin.display(description="Page")
     def page(self, obj: FragilityAnalysis) -> str:
@@ -320,15 +295,6 @@ class FragilityAnalysisAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         else:
             url = reverse("registry:dataset", args=[obj.dataset_id])
         return format_html('<a href="{}">view</a>', url)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- The incident workflow: decisions, replies, commitments, memberships ---
@@ -359,7 +325,7 @@ class ReplyInline(ReadOnlyInline):
 
 
 @admin.register(IncidentDecision)
-class IncidentDecisionAdmin(EmbargoAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class IncidentDecisionAdmin(EmbargoAdminMixin, ReadOnlyAdmin):
     """Proposals are made and decided through actions that call the workflow services."""
 
     incident_prefix = "incident__"
@@ -367,15 +333,6 @@ class IncidentDecisionAdmin(EmbargoAdminMixin, admin.ModelAdmin):  # type: ignor
     list_filter = ["state", "proposed_status"]
     list_select_related = ["incident", "proposed_by", "decided_by"]
     actions = [approve_decisions]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in IncidentDecision._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ServiceCreateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

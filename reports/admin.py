@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from registry.admin import ReadOnlyAdmin
 from registry.models import BenchmarkClaim, CloningIncident
 from registry.services import ConflictError
 from reports.models import Report
@@ -53,16 +54,13 @@ def _kind_and_subject(subject: Any) -> tuple[str, ReportSubject]:
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReportAdmin(ReadOnlyAdmin):
     list_display = ["report_id", "kind", "subject", "status", "progress", "created_at", "links"]
     list_filter = ["kind", "status", "signature_level"]
     search_fields = ["sha256", "signer_fingerprint"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         return report_list(user=request.user)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Report._meta.fields]
 
     @admin.display(description="Subject")
     def subject(self, obj: Report) -> str:
@@ -75,12 +73,3 @@ class ReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return format_html('<a href="{}">verify a file</a>', verify)
         download = reverse("report-download", args=[obj.pk])
         return format_html('<a href="{}">download</a> · <a href="{}">verify</a>', download, verify)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
