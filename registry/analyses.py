@@ -17,12 +17,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from registry.datasets import read_dataset_votes
 from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
 from registry.fragility.votes import VoteFileError
+from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs_stale
 from registry.ledger import ledger_append
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
 from registry.roles import AnyUser, recorded_user
@@ -38,7 +38,6 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "adjacent_pairs": True,
     "random_trials": 100,
 }
-MAX_ATTEMPTS = 3
 
 
 def analysis_parameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -109,39 +108,39 @@ def _set_claim_status(claim: BenchmarkClaim, status: str, actor: AnyUser | None)
     )
 
 
-def analysis_claim(*, analysis_id: int) -> bool:
-    """Take a pending analysis for this worker; False when another has it (or it is done)."""
-    claimed = FragilityAnalysis.objects.filter(
-        pk=analysis_id, status=FragilityAnalysis.Status.PENDING
-    ).update(
-        status=FragilityAnalysis.Status.RUNNING,
-        started_at=timezone.now(),
-        attempts=F("attempts") + 1,
-        progress=0,
+_PENDING = FragilityAnalysis.Status.PENDING
+_RUNNING = FragilityAnalysis.Status.RUNNING
+_UNFINISHED = (_PENDING, _RUNNING)
+
+
+def analysis_claim(*, analysis_id: int) -> int | None:
+    """Take a pending analysis for this worker: its attempt number, or None if not ours."""
+    return job_claim(
+        FragilityAnalysis, pk=analysis_id, pending=_PENDING, running=_RUNNING, progress=0
     )
-    return claimed == 1
 
 
 def analysis_run(*, analysis_id: int) -> None:
     """Claim, compute (outside any transaction) and record one analysis."""
-    if not analysis_claim(analysis_id=analysis_id):
+    attempt = analysis_claim(analysis_id=analysis_id)
+    if attempt is None:
         logger.info("analysis %s already taken or finished; nothing to do", analysis_id)
         return
     analysis = FragilityAnalysis.objects.select_related("dataset__file", "claim").get(
         pk=analysis_id
     )
     try:
-        results, claim_answer = _compute(analysis)
-        _finish(analysis, results=results, claim_answer=claim_answer)
+        results, claim_answer = _compute(analysis, attempt)
+        _finish(analysis, attempt, results=results, claim_answer=claim_answer)
     except OperationalError:
         # Transient (a lost or locked database): hand the row back so the task's
         # retry can claim it again, then let Celery retry.
-        FragilityAnalysis.objects.filter(
-            pk=analysis_id, status=FragilityAnalysis.Status.RUNNING
-        ).update(status=FragilityAnalysis.Status.PENDING)
+        job_update(
+            FragilityAnalysis, pk=analysis_id, attempt=attempt, running=[_RUNNING], status=_PENDING
+        )
         raise
     except (ValidationError, VoteFileError, ValueError) as exc:
-        _finish(analysis, error=_message(exc))
+        _finish(analysis, attempt, error=_message(exc))
 
 
 def _message(exc: Exception) -> str:
@@ -163,7 +162,7 @@ def _options(analysis: FragilityAnalysis) -> AnalysisOptions:
     )
 
 
-def _progress_writer(analysis_id: int) -> Any:
+def _progress_writer(analysis_id: int, attempt: int) -> Any:
     last = {"percent": -1, "at": 0.0}
 
     def write(percent: int) -> None:
@@ -172,18 +171,26 @@ def _progress_writer(analysis_id: int) -> Any:
         if percent != 100 and (percent == last["percent"] or now - last["at"] < 1.0):
             return
         last.update(percent=percent, at=now)
-        FragilityAnalysis.objects.filter(pk=analysis_id).update(progress=min(percent, 99))
+        job_update(
+            FragilityAnalysis,
+            pk=analysis_id,
+            attempt=attempt,
+            running=[_RUNNING],
+            progress=min(percent, 99),
+        )
 
     return write
 
 
-def _compute(analysis: FragilityAnalysis) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _compute(
+    analysis: FragilityAnalysis, attempt: int
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     dataset = analysis.dataset
     with dataset.file.content.open("rb") as handle:
         raw = handle.read()
     votes = read_dataset_votes(raw, dataset.read_options)
     options = _options(analysis)
-    results = analyze(votes, options, progress=_progress_writer(analysis.pk))
+    results = analyze(votes, options, progress=_progress_writer(analysis.pk, attempt))
     claim_answer = None
     if analysis.claim is not None:
         claim_answer = claim_fragility(
@@ -217,13 +224,18 @@ def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[st
 
 def _finish(
     analysis: FragilityAnalysis,
+    attempt: int,
     *,
     results: dict[str, Any] | None = None,
     claim_answer: dict[str, Any] | None = None,
     error: str = "",
-) -> None:
+) -> bool:
+    """Record the outcome in one short transaction; False when another attempt owns it."""
     with transaction.atomic():
         locked = FragilityAnalysis.objects.select_for_update().get(pk=analysis.pk)
+        if locked.attempts != attempt or locked.status not in _UNFINISHED:
+            logger.info("analysis %s attempt %s was superseded; discarded", analysis.pk, attempt)
+            return False
         locked.status = FragilityAnalysis.Status.FAILED if error else FragilityAnalysis.Status.DONE
         locked.progress = 100
         locked.results = results
@@ -236,31 +248,28 @@ def _finish(
         claim = locked.claim
         if claim is not None and not error and claim.status == BenchmarkClaim.Status.UNDER_ANALYSIS:
             _set_claim_status(claim, BenchmarkClaim.Status.ANALYSED, None)
+    return True
 
 
 def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
-    """Put analyses whose worker died back to PENDING and queue them again.
+    """Put analyses whose worker died (or whose message was lost) back in the queue.
 
-    A RUNNING row older than ``older_than`` lost its worker (acks_late redelivers
-    on a broker that supports it; the filesystem transport may not). After
-    ``MAX_ATTEMPTS`` the analysis fails instead of looping.
+    acks_late redelivers on a broker that supports it; the filesystem transport may
+    not. After ``MAX_ATTEMPTS`` the analysis fails instead of looping.
     """
     from registry.tasks import run_fragility_analysis
 
-    cutoff = timezone.now() - older_than
-    stale = FragilityAnalysis.objects.filter(
-        status__in=[FragilityAnalysis.Status.RUNNING, FragilityAnalysis.Status.PENDING],
-        created_at__lt=cutoff,
-    ).exclude(started_at__gte=cutoff)
+    stale = jobs_stale(
+        FragilityAnalysis, pending=_PENDING, running=[_RUNNING], older_than=older_than
+    )
     requeued: list[int] = []
     for analysis in stale:
         if analysis.attempts >= MAX_ATTEMPTS:
-            _finish(analysis, error=f"Gave up after {analysis.attempts} attempts.")
+            _finish(
+                analysis, analysis.attempts, error=f"Gave up after {analysis.attempts} attempts."
+            )
             continue
-        reset = FragilityAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
-            status=FragilityAnalysis.Status.PENDING
-        )
-        if reset:
+        if job_requeue(FragilityAnalysis, analysis, pending=_PENDING):
             run_fragility_analysis.delay(analysis.pk)
             requeued.append(analysis.pk)
     return requeued

@@ -21,10 +21,10 @@ from asn1crypto import pem
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import OperationalError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs_stale
 from registry.ledger import ledger_append, ledger_contains
 from registry.models import BenchmarkClaim, CloningIncident, StoredFile
 from registry.roles import ANALYST, AnyUser, has_role, recorded_user, user_handles_incident
@@ -38,7 +38,7 @@ from reports.pdf.verify import VerificationResult, verify_pdf
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+
 # Errors worth another try: the database was briefly unavailable or locked, or the
 # timestamp authority did not answer. Anything else is deterministic and fails the report.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
@@ -163,27 +163,24 @@ def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) 
 
 def report_claim(*, report_id: int) -> int | None:
     """Take a pending report for this worker: the attempt number, or None if not ours."""
-    claimed = Report.objects.filter(pk=report_id, status=Report.Status.PENDING).update(
-        status=Report.Status.RENDERING,
-        started_at=timezone.now(),
-        attempts=F("attempts") + 1,
+    return job_claim(
+        Report,
+        pk=report_id,
+        pending=Report.Status.PENDING,
+        running=Report.Status.RENDERING,
         progress=5,
         error="",
     )
-    if claimed != 1:
-        return None
-    attempts: int = Report.objects.values_list("attempts", flat=True).get(pk=report_id)
-    return attempts
 
 
 def _advance(report_id: int, attempt: int, **fields: Any) -> bool:
     """Write progress, but only while this attempt still owns the row."""
-    return bool(
-        Report.objects.filter(
-            pk=report_id,
-            attempts=attempt,
-            status__in=[Report.Status.RENDERING, Report.Status.SIGNING],
-        ).update(**fields)
+    return job_update(
+        Report,
+        pk=report_id,
+        attempt=attempt,
+        running=[Report.Status.RENDERING, Report.Status.SIGNING],
+        **fields,
     )
 
 
@@ -308,21 +305,18 @@ def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     """
     from reports.tasks import build_report
 
-    cutoff = timezone.now() - older_than
-    stale = Report.objects.filter(
-        Q(status__in=[Report.Status.RENDERING, Report.Status.SIGNING], started_at__lt=cutoff)
-        | Q(status=Report.Status.PENDING, created_at__lt=cutoff)
-        & (Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
-    ).order_by("id")
+    stale = jobs_stale(
+        Report,
+        pending=Report.Status.PENDING,
+        running=[Report.Status.RENDERING, Report.Status.SIGNING],
+        older_than=older_than,
+    )
     requeued: list[int] = []
     for report in stale:
         if report.attempts >= MAX_ATTEMPTS:
             _finish(report.pk, report.attempts, error=f"Gave up after {report.attempts} attempts.")
             continue
-        reset = Report.objects.filter(
-            pk=report.pk, status=report.status, attempts=report.attempts
-        ).update(status=Report.Status.PENDING, progress=0)
-        if reset:
+        if job_requeue(Report, report, pending=Report.Status.PENDING, progress=0):
             build_report.delay(report.pk)
             requeued.append(report.pk)
     return requeued

@@ -223,7 +223,7 @@ def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
 
-    def lose_the_database(_analysis: FragilityAnalysis) -> None:
+    def lose_the_database(_analysis: FragilityAnalysis, _attempt: int) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(registry.analyses, "_compute", lose_the_database)
@@ -236,3 +236,28 @@ def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
     analysis_run(analysis_id=analysis.pk)  # the retry
     analysis.refresh_from_db()
     assert (analysis.status, analysis.attempts) == ("done", 2)
+
+
+@pytest.mark.django_db
+def test_a_worker_given_up_for_dead_cannot_overwrite_the_attempt_that_replaced_it(
+    alice, llmfao_claim, django_capture_on_commit_callbacks
+):
+    from registry.analyses import _finish, analysis_claim
+
+    with django_capture_on_commit_callbacks(execute=False):
+        analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
+    slow_attempt = analysis_claim(analysis_id=analysis.pk)
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    FragilityAnalysis.objects.filter(pk=analysis.pk).update(started_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert analyses_requeue_stuck(older_than=dt.timedelta(minutes=15)) == [analysis.pk]
+    analysis_run(analysis_id=analysis.pk)  # attempt 2 completes
+
+    recorded = _finish(analysis, slow_attempt, error="the slow worker's late outcome")
+    analysis.refresh_from_db()
+    assert recorded is False
+    assert (analysis.status, analysis.attempts, analysis.error) == ("done", 2, "")
+    completes = LedgerEntry.objects.filter(
+        object_type="registry.fragilityanalysis", action__in=["complete", "fail"]
+    )
+    assert completes.count() == 1
