@@ -41,7 +41,7 @@ from registry.models import (
     VoteDataset,
 )
 from registry.roles import sees_all_incidents, user_handles_incident
-from registry.services import ConflictError, record_saved
+from registry.services import ConflictError, record_deleting, record_saved
 
 admin.site.site_header = "Evidence Registry"
 admin.site.site_title = "Evidence Registry"
@@ -62,6 +62,20 @@ class LedgeredAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             created=not change,
             old_status=getattr(form.instance, "_status_before_save", None),
         )
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm[Any], formset: Any, change: bool
+    ) -> None:
+        # Inline rows (artefacts, lineage) are records too: each change is ledgered,
+        # a removal before the row is gone so that its last state is on the chain.
+        for doomed in formset.deleted_forms:
+            if doomed.instance.pk is not None:
+                record_deleting(instance=doomed.instance, actor=request.user)
+        super().save_formset(request, form, formset, change)
+        for created in formset.new_objects:
+            record_saved(instance=created, actor=request.user, created=True)
+        for changed, _fields in formset.changed_objects:
+            record_saved(instance=changed, actor=request.user)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change and hasattr(obj, "status"):

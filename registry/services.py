@@ -103,6 +103,12 @@ def record_saved(
     ledger_append(instance=instance, action=action, actor=actor, extra=extra or None)
 
 
+def record_deleting(*, instance: models.Model, actor: AnyUser | None) -> None:
+    """Ledger a row the caller is about to delete (only dependent rows such as a
+    release's artefacts or lineage links are ever deleted), with its last state."""
+    ledger_append(instance=instance, action="delete", actor=actor)
+
+
 def _digest(stream: IO[bytes]) -> tuple[str, int]:
     hasher = hashlib.sha256()
     size = 0

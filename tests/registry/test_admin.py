@@ -232,3 +232,55 @@ def test_a_commitment_the_service_refuses_is_an_error_message_not_a_crash(client
     assert response.status_code == 200
     assert f"The release is not {ours}" in response.content.decode()
     assert Commitment.objects.count() == 0
+
+
+def test_inline_artefacts_added_and_removed_in_the_admin_are_ledgered(client, adam):
+    """Adam adds an artefact under a release, then removes it: both are on the chain."""
+    from registry.models import LedgerEntry, ModelArtifact
+    from tests.factories import ModelReleaseFactory, digest
+
+    release = ModelReleaseFactory()
+    client.force_login(adam)
+    url = f"{ADMIN}/modelrelease/{release.pk}/change/"
+    base = {
+        "organization": release.organization.pk,
+        "name": release.name,
+        "version": release.version,
+        "access": release.access,
+        "modality": release.modality,
+        "lineage-TOTAL_FORMS": "0",
+        "lineage-INITIAL_FORMS": "0",
+    }
+    weights = digest("weights v1")
+    added = client.post(
+        url,
+        {
+            **base,
+            "artifacts-TOTAL_FORMS": "1",
+            "artifacts-INITIAL_FORMS": "0",
+            "artifacts-0-kind": "weights",
+            "artifacts-0-uri": "https://example.org/w.safetensors",
+            "artifacts-0-sha256": weights,
+        },
+    )
+    assert added.status_code == 302
+    artifact = ModelArtifact.objects.get(release=release)
+    removed = client.post(
+        url,
+        {
+            **base,
+            "artifacts-TOTAL_FORMS": "1",
+            "artifacts-INITIAL_FORMS": "1",
+            "artifacts-0-id": artifact.pk,
+            "artifacts-0-release": release.pk,
+            "artifacts-0-kind": "weights",
+            "artifacts-0-uri": "https://example.org/w.safetensors",
+            "artifacts-0-sha256": weights,
+            "artifacts-0-DELETE": "on",
+        },
+    )
+    assert removed.status_code == 302
+    assert not ModelArtifact.objects.exists()
+    entries = LedgerEntry.objects.filter(object_type="registry.modelartifact")
+    assert list(entries.values_list("action", flat=True)) == ["create", "delete"]
+    assert entries.last().snapshot["sha256"] == weights
