@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 from registry.validators import validate_atlas_techniques, validate_sha256
 
@@ -245,6 +246,9 @@ class VoteDataset(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("registry:dataset", args=[self.pk])
+
     @property
     def sha256(self) -> str:
         return self.file.sha256
@@ -320,6 +324,9 @@ class BenchmarkClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} {self.claimed} on {self.benchmark}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:claim", args=[self.pk])
 
     @property
     def claimed(self) -> str:
@@ -407,6 +414,9 @@ class CloningIncident(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:incident", args=[self.pk])
 
     @property
     def suspect_label(self) -> str:

@@ -284,3 +284,18 @@ def test_inline_artefacts_added_and_removed_in_the_admin_are_ledgered(client, ad
     entries = LedgerEntry.objects.filter(object_type="registry.modelartifact")
     assert list(entries.values_list("action", flat=True)) == ["create", "delete"]
     assert entries.last().snapshot["sha256"] == weights
+
+
+def test_claims_and_datasets_link_from_the_admin_to_their_public_pages(client, adam):
+    from tests.factories import BenchmarkClaimFactory, VoteDatasetFactory
+
+    claim = BenchmarkClaimFactory(dataset=VoteDatasetFactory())
+    client.force_login(adam)
+    for admin_url, page in [
+        (f"{ADMIN}/benchmarkclaim/{claim.pk}/change/", f"/claims/{claim.pk}/"),
+        (f"{ADMIN}/votedataset/{claim.dataset.pk}/change/", f"/datasets/{claim.dataset.pk}/"),
+    ]:
+        change_page = client.get(admin_url).content.decode()
+        assert "View on site" in change_page
+        shortcut = change_page.split('class="viewsitelink"')[0].rsplit('href="', 1)[1].split('"')[0]
+        assert client.get(shortcut)["Location"].endswith(page)
