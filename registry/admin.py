@@ -30,6 +30,7 @@ from registry.models import (
     EvidenceFile,
     FragilityAnalysis,
     IncidentDecision,
+    ItemScoreAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
@@ -309,6 +310,15 @@ class FragilityAnalysisAdmin(ReadOnlyAdmin):
         else:
             url = reverse("registry:dataset", args=[obj.dataset_id])
         return format_html('<a href="{}">view</a>', url)
+
+
+@admin.register(ItemScoreAnalysis)
+class ItemScoreAnalysisAdmin(ReadOnlyAdmin):
+    """Item-score analyses are recorded by ``registry.item_claims``; shown, never edited."""
+
+    list_display = ["id", "claim", "n_items", "bootstrap_rounds", "engine_version", "created_at"]
+    list_select_related = ["claim__release", "claim__compared_release", "claim__benchmark"]
+    search_fields = ["original_filename", "file__sha256"]
 
 
 # --- The incident workflow: decisions, replies, commitments, memberships ---

@@ -776,3 +776,45 @@ class Commitment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.sha256[:12]} of {self.organization}"
+
+
+class ItemScoreAnalysis(models.Model):
+    """An *item-score analysis* tests a "beats" claim on a static (or LLM-judged) benchmark
+    from per-item scores of both releases: the mean paired difference (claiming release
+    minus compared release), its paired bootstrap interval, the exact McNemar p-value when
+    the scores are 0/1, and the fewest items whose removal reverses the sign, with their ids.
+
+    The uploaded score file is kept as a stored file, so the numbers can be recomputed; the
+    same file analysed with the same bootstrap settings is one analysis, not two."""
+
+    claim = models.ForeignKey(
+        BenchmarkClaim, on_delete=models.PROTECT, related_name="item_analyses"
+    )
+    file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="item_analyses")
+    original_filename = models.CharField(max_length=255, blank=True)
+    n_items = models.PositiveIntegerField()
+    bootstrap_rounds = models.PositiveIntegerField()
+    seed = models.PositiveBigIntegerField()
+    results = models.JSONField()
+    engine_version = models.CharField(max_length=20)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "item-score analysis"
+        verbose_name_plural = "item-score analyses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(n_items__gte=2), name="itemscoreanalysis_at_least_two_items"
+            ),
+            models.UniqueConstraint(
+                fields=["claim", "file", "bootstrap_rounds", "seed"],
+                name="itemscoreanalysis_unique_run",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item analysis {self.pk} of {self.claim}"

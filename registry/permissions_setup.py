@@ -22,6 +22,8 @@ _REGISTRY_MODELS = [
     "rightofreply",
     "commitment",
     "organizationmembership",
+    "fragilityanalysis",
+    "itemscoreanalysis",
 ]
 _ANALYST_MODELS = [
     "organization",

@@ -14,6 +14,7 @@ from registry.models import (
     Evidence,
     EvidenceFile,
     FragilityAnalysis,
+    ItemScoreAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
@@ -62,6 +63,11 @@ def dataset_list() -> QuerySet[VoteDataset]:
 
 def analysis_list() -> QuerySet[FragilityAnalysis]:
     return FragilityAnalysis.objects.select_related("dataset__file", "claim")
+
+
+def item_analysis_list() -> QuerySet[ItemScoreAnalysis]:
+    """Every item-score analysis, newest first, with what its serializer and page show."""
+    return ItemScoreAnalysis.objects.select_related("file", "created_by")
 
 
 def claim_list() -> QuerySet[BenchmarkClaim]:

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from registry import selectors
 from registry.charts import score_interval_svg
 from registry.fragility.cli import describe_flip
+from registry.item_claims import item_verdict
 from registry.ledger import ledger_head
 from registry.models import FragilityAnalysis, LedgerEntry
 
@@ -69,6 +70,11 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["claim_words"] = _claim_words(
             analysis.claim_answer, analysis.results["fit"]["n_votes_used"]
         )
+    item_analysis = selectors.item_analysis_list().filter(claim=claim).first()
+    if item_analysis is not None:
+        item_analysis.claim = claim  # already loaded with its releases
+        context["item_analysis"] = item_analysis
+        context["item_words"] = item_verdict(item_analysis)
     return render(request, "registry/claim_detail.html", context)
 
 

@@ -10,6 +10,12 @@ from django.contrib.auth.models import User as AuthUser
 from django.core.files.base import File
 from rest_framework import serializers
 
+from registry.item_claims import (
+    DEFAULT_BOOTSTRAP_ROUNDS,
+    MAX_BOOTSTRAP_ROUNDS,
+    MAX_SEED,
+    MIN_BOOTSTRAP_ROUNDS,
+)
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
@@ -17,6 +23,7 @@ from registry.models import (
     Evidence,
     EvidenceFile,
     FragilityAnalysis,
+    ItemScoreAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
@@ -460,3 +467,63 @@ class AnalysisRequestSerializer(serializers.Serializer[FragilityAnalysis]):
             '"bootstrap_rounds": 1000, "seed": 0, "budget": 0.01}'
         ),
     )
+
+
+class ItemClaimResultsSerializer(serializers.Serializer[dict[str, Any]]):
+    """The engine's answer to "A beats R" on per-item scores (A = the claiming release)."""
+
+    mean_difference = serializers.FloatField(help_text="Mean of score_a - score_b over items.")
+    ci_low = serializers.FloatField(help_text="Paired percentile bootstrap, 95%.")
+    ci_high = serializers.FloatField()
+    mcnemar_p_value = serializers.FloatField(
+        allow_null=True, help_text="Exact two-sided McNemar p; null unless all scores are 0/1."
+    )
+    items_to_reverse = serializers.IntegerField(
+        allow_null=True,
+        help_text="Fewest items whose removal reverses the sign; null when none can.",
+    )
+    removed_items = serializers.ListField(
+        child=serializers.CharField(), help_text="The item_ids of those items."
+    )
+    n_items = serializers.IntegerField()
+    bootstrap_rounds = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    engine_version = serializers.CharField()
+
+
+class ItemScoreAnalysisSerializer(serializers.ModelSerializer[ItemScoreAnalysis]):
+    sha256 = serializers.CharField(source="file.sha256", read_only=True)
+    results = ItemClaimResultsSerializer(read_only=True)
+    created_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
+
+    class Meta:
+        model = ItemScoreAnalysis
+        fields = [
+            "id",
+            "claim",
+            "sha256",
+            "original_filename",
+            "n_items",
+            "bootstrap_rounds",
+            "seed",
+            "engine_version",
+            "results",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ItemScoreUploadSerializer(serializers.Serializer[ItemScoreAnalysis]):
+    """Per-item scores of the claiming release (score_a) and the compared one (score_b)."""
+
+    file = serializers.FileField(
+        validators=[validate_upload_size],
+        help_text="CSV or TSV with header item_id,score_a,score_b (0/1 or real scores).",
+    )
+    bootstrap_rounds = serializers.IntegerField(
+        min_value=MIN_BOOTSTRAP_ROUNDS,
+        max_value=MAX_BOOTSTRAP_ROUNDS,
+        default=DEFAULT_BOOTSTRAP_ROUNDS,
+    )
+    seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, default=0)

@@ -17,6 +17,7 @@ from rest_framework.serializers import BaseSerializer
 from registry import filters, selectors
 from registry.analyses import analysis_request
 from registry.api import serializers as s
+from registry.item_claims import item_analysis_record
 from registry.ledger import GENESIS_HASH, ledger_head
 from registry.models import (
     BenchmarkClaim,
@@ -245,6 +246,45 @@ class BenchmarkClaimViewSet(RecordViewSet):
         """Queue a fragility analysis answering this claim; 202 with the analysis URL."""
         claim = self.get_object()
         return _request_analysis(self, request, dataset=claim.dataset, claim=claim)
+
+    @extend_schema(methods=["GET"], responses=s.ItemScoreAnalysisSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=s.ItemScoreUploadSerializer,
+        responses={201: s.ItemScoreAnalysisSerializer, 200: s.ItemScoreAnalysisSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="item-analyses",
+        serializer_class=s.ItemScoreAnalysisSerializer,
+        parser_classes=[parsers.MultiPartParser, parsers.FormParser],
+        # The claim filters, search and ordering describe claims, not these rows.
+        filter_backends=[],
+    )
+    def item_analyses(self, request: Request, pk: str | None = None) -> Response:
+        """GET lists this claim's item-score analyses, newest first. POST tests a "beats"
+        claim on a static or LLM-judged benchmark from per-item scores (item_id, score_a of
+        the claiming release, score_b of the compared one): 201 with the result, or 200 with
+        the existing analysis of the same file and settings."""
+        claim = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.item_analysis_list().filter(claim=claim))
+            rows = s.ItemScoreAnalysisSerializer(page, many=True, context={"request": request})
+            return self.get_paginated_response(rows.data)
+        upload = s.ItemScoreUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        file = upload.validated_data["file"]
+        recorded = item_analysis_record(
+            claim=claim,
+            actor=request.user,
+            content=file.read(),
+            filename=file.name or "",
+            bootstrap_rounds=upload.validated_data["bootstrap_rounds"],
+            seed=upload.validated_data["seed"],
+        )
+        body = s.ItemScoreAnalysisSerializer(recorded.analysis, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if recorded.created else 200)
 
 
 class CloningIncidentViewSet(RecordViewSet):

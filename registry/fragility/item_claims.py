@@ -10,15 +10,135 @@ The claim's statistic is the mean paired difference d_i = a_i - b_i. We report:
   The sign of a mean is the sign of a sum, and removing an item changes the sum by -d_i, so
   removing the largest same-signed differences first is optimal (exchange argument): no other
   set of the same size lowers the sum more.
+
+:func:`read_item_scores` reads the scores from an uploaded CSV/TSV (columns ``item_id``,
+``score_a``, ``score_b``); any defect raises :class:`ItemScoreFileError` naming the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import io
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
+
+ITEM_SCORE_COLUMNS = ("item_id", "score_a", "score_b")
+# The bootstrap costs rounds x items; the largest static benchmarks have tens of thousands
+# of items, so a file far beyond that is a mistake, not a benchmark.
+MAX_ITEMS = 200_000
+# Resampled indices are drawn this many at a time, so memory stays bounded (~32 MB of
+# indices) however many items there are.
+_BOOTSTRAP_BLOCK = 1 << 22
+
+
+class ItemScoreFileError(ValueError):
+    """An item-score file that cannot be read; ``record`` is 1-based (the header is not a
+    record), None for the whole file or its header."""
+
+    def __init__(
+        self, message: str, *, record: int | None = None, where: str | None = None
+    ) -> None:
+        self.record = record
+        self.problem = message
+        if where is None:
+            where = "file" if record is None else f"record {record}"
+        super().__init__(f"{where}: {message}")
+
+
+def read_item_scores(
+    data: bytes, *, delimiter: Literal["auto", ",", "\t"] = "auto"
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Item ids and the two score vectors (A = the claiming release, B = the compared one).
+
+    The delimiter is a tab when the header has more tabs than commas, else a comma, unless
+    given. Extra columns are ignored; blank lines are not records.
+    """
+    text = _decode_scores(data)
+    if not text.strip():
+        raise ItemScoreFileError("the file is empty")
+    if delimiter == "auto":
+        header_line = text.lstrip().split("\n", 1)[0]
+        delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text.lstrip()), delimiter=delimiter)
+    positions = _header_positions([name.strip() for name in next(reader)])
+    ids: list[str] = []
+    scores_a: list[float] = []
+    scores_b: list[float] = []
+    first_seen: dict[str, int] = {}
+    for record, item_id, score_a, score_b in _score_records(reader, positions):
+        if item_id in first_seen:
+            raise ItemScoreFileError(
+                f"item_id {item_id!r} repeats record {first_seen[item_id]}", record=record
+            )
+        first_seen[item_id] = record
+        ids.append(item_id)
+        scores_a.append(score_a)
+        scores_b.append(score_b)
+    if len(ids) < 2:
+        raise ItemScoreFileError(f"{len(ids)} item(s); a comparison needs at least 2")
+    return ids, np.array(scores_a, dtype=np.float64), np.array(scores_b, dtype=np.float64)
+
+
+def _decode_scores(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ItemScoreFileError(
+            f"not UTF-8: byte {error.start} (line {line}) cannot be decoded"
+        ) from None
+
+
+def _header_positions(header: list[str]) -> tuple[int, int, int]:
+    missing = [name for name in ITEM_SCORE_COLUMNS if name not in header]
+    if missing:
+        raise ItemScoreFileError(
+            f"missing column(s) {', '.join(missing)}; expected {', '.join(ITEM_SCORE_COLUMNS)}",
+            where="header",
+        )
+    item_id, score_a, score_b = (header.index(name) for name in ITEM_SCORE_COLUMNS)
+    return item_id, score_a, score_b
+
+
+def _score_records(
+    reader: Iterator[list[str]], positions: tuple[int, int, int]
+) -> Iterator[tuple[int, str, float, float]]:
+    """(record number, item id, score A, score B) for every non-blank row."""
+    id_at, a_at, b_at = positions
+    needed = max(positions) + 1
+    record = 0
+    for row in reader:
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        record += 1
+        if record > MAX_ITEMS:
+            raise ItemScoreFileError(f"more than {MAX_ITEMS:,} items", record=record)
+        if len(row) < needed:
+            raise ItemScoreFileError(
+                f"has {len(row)} fields; the header names {needed} or more", record=record
+            )
+        item_id = row[id_at].strip()
+        if not item_id:
+            raise ItemScoreFileError("empty item_id", record=record)
+        score_a = _score(row[a_at], "score_a", record)
+        yield record, item_id, score_a, _score(row[b_at], "score_b", record)
+
+
+def _score(cell: str, column: str, record: int) -> float:
+    try:
+        value = float(cell.strip())
+    except ValueError:
+        raise ItemScoreFileError(
+            f"{column} {cell.strip()!r} is not a number", record=record
+        ) from None
+    if not math.isfinite(value):
+        raise ItemScoreFileError(f"{column} {cell.strip()!r} is not finite", record=record)
+    return value
 
 
 @dataclass(frozen=True)
@@ -79,10 +199,19 @@ def item_claim(
 def paired_bootstrap_interval(
     difference: np.ndarray, rounds: int, seed: int, confidence: float
 ) -> tuple[float, float]:
-    """Percentile interval of the mean paired difference over item resamples."""
+    """Percentile interval of the mean paired difference over item resamples.
+
+    Efron & Tibshirani (1993), ch. 13: resample items with replacement, keeping each item's
+    A and B scores together, and take the tail quantiles of the resampled means.
+    """
     generator = np.random.default_rng(seed)
-    resampled = generator.integers(0, difference.shape[0], size=(rounds, difference.shape[0]))
-    means = difference[resampled].mean(axis=1)
+    n_items = difference.shape[0]
+    block = max(1, _BOOTSTRAP_BLOCK // n_items)
+    means = np.empty(rounds, dtype=np.float64)
+    for start in range(0, rounds, block):
+        stop = min(start + block, rounds)
+        resampled = generator.integers(0, n_items, size=(stop - start, n_items))
+        means[start:stop] = difference[resampled].mean(axis=1)
     tail = (1 - confidence) / 2
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
