@@ -1,0 +1,55 @@
+"""The registry's records: who released which model, what was claimed about it, and
+which cloning incidents were reported with what evidence.
+
+Every change to these rows goes through ``registry.services`` so that it is
+appended to the hash-chained ``LedgerEntry`` table.
+"""
+
+from registry.models.analyses import FragilityAnalysis, ItemScoreAnalysis
+from registry.models.incidents import (
+    DECISION_STATUSES,
+    CloningIncident,
+    Commitment,
+    Evidence,
+    EvidenceFile,
+    IncidentDecision,
+    OrganizationMembership,
+    RightOfReply,
+    evidence_kind_choices,
+)
+from registry.models.ledger import LedgerEntry
+from registry.models.records import (
+    Benchmark,
+    BenchmarkClaim,
+    ModelArtifact,
+    ModelLineage,
+    ModelRelease,
+    Organization,
+    StoredFile,
+    VoteDataset,
+    _blob_path,
+)
+
+__all__ = [
+    "DECISION_STATUSES",
+    "Benchmark",
+    "BenchmarkClaim",
+    "CloningIncident",
+    "Commitment",
+    "Evidence",
+    "EvidenceFile",
+    "FragilityAnalysis",
+    "IncidentDecision",
+    "ItemScoreAnalysis",
+    "LedgerEntry",
+    "ModelArtifact",
+    "ModelLineage",
+    "ModelRelease",
+    "Organization",
+    "OrganizationMembership",
+    "RightOfReply",
+    "StoredFile",
+    "VoteDataset",
+    "_blob_path",
+    "evidence_kind_choices",
+]
