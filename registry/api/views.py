@@ -194,7 +194,7 @@ class VoteDatasetViewSet(
     )
     def analyses(self, request: Request, pk: str | None = None) -> Response:
         """Queue a fragility analysis of this dataset's leaderboard; 202 with its URL."""
-        return _request_analysis(self, request, dataset=self.get_object())
+        return _request_analysis(request, dataset=self.get_object())
 
 
 class FragilityAnalysisViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
@@ -210,7 +210,6 @@ class FragilityAnalysisViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[t
 
 
 def _request_analysis(
-    view: viewsets.GenericViewSet,  # type: ignore[type-arg]
     request: Request,
     *,
     dataset: VoteDataset | None,
@@ -245,7 +244,7 @@ class BenchmarkClaimViewSet(RecordViewSet):
     def analyses(self, request: Request, pk: str | None = None) -> Response:
         """Queue a fragility analysis answering this claim; 202 with the analysis URL."""
         claim = self.get_object()
-        return _request_analysis(self, request, dataset=claim.dataset, claim=claim)
+        return _request_analysis(request, dataset=claim.dataset, claim=claim)
 
     @extend_schema(methods=["GET"], responses=s.ItemScoreAnalysisSerializer(many=True))
     @extend_schema(
