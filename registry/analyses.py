@@ -26,6 +26,7 @@ from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs
 from registry.ledger import ledger_append
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
 from registry.roles import AnyUser, recorded_user
+from registry.services import record_status_set
 
 logger = logging.getLogger(__name__)
 
@@ -97,15 +98,7 @@ def analysis_request(
 
 
 def _set_claim_status(claim: BenchmarkClaim, status: str, actor: AnyUser | None) -> None:
-    old = claim.status
-    claim.status = status
-    claim.save(update_fields=["status", "updated_at"])
-    ledger_append(
-        instance=claim,
-        action="status_change",
-        actor=actor,
-        extra={"from": old, "to": status, "reason": "fragility analysis"},
-    )
+    record_status_set(instance=claim, status=status, actor=actor, reason="fragility analysis")
 
 
 _PENDING = FragilityAnalysis.Status.PENDING

@@ -51,7 +51,12 @@ from registry.roles import (
     has_role,
     recorded_user,
 )
-from registry.services import ConflictError, UploadedEvidenceFile, evidence_submit
+from registry.services import (
+    ConflictError,
+    UploadedEvidenceFile,
+    evidence_submit,
+    record_status_set,
+)
 
 if TYPE_CHECKING:
     from registry.cloning.querylog import QueryLogSummary
@@ -85,14 +90,13 @@ def _move(
     incident: CloningIncident, *, to_status: str, actor: AnyUser, extra: dict[str, Any]
 ) -> None:
     """Set the status of a locked incident and ledger the move (caller holds the transaction)."""
-    from_status = incident.status
-    incident.status = to_status
-    incident.save(update_fields=["status", "updated_at"])
-    ledger_append(
+    context = dict(extra)
+    record_status_set(
         instance=incident,
-        action="status_change",
+        status=to_status,
         actor=actor,
-        extra={"from": from_status, "to": to_status, **extra},
+        reason=context.pop("reason"),
+        context=context,
     )
 
 

@@ -20,11 +20,10 @@ from django.db import IntegrityError, transaction
 
 from registry.fragility import ENGINE_VERSION
 from registry.fragility.item_claims import ItemScoreFileError, item_claim, read_item_scores
-from registry.ledger import ledger_append
 from registry.models import Benchmark, BenchmarkClaim, ItemScoreAnalysis
 from registry.roles import AnyUser, recorded_user
 from registry.selectors import item_analysis_list
-from registry.services import record_create, stored_file_put
+from registry.services import record_create, record_status_set, stored_file_put
 
 # Pairwise leaderboards answer "beats" claims from votes (fragility analyses), not items.
 ITEM_SCORED_BENCHMARKS = (Benchmark.Kind.STATIC, Benchmark.Kind.LLM_JUDGE)
@@ -155,15 +154,13 @@ def _mark_claim_analysed(claim: BenchmarkClaim, actor: AnyUser | None) -> None:
     locked = BenchmarkClaim.objects.select_for_update().get(pk=claim.pk)
     if locked.status != BenchmarkClaim.Status.RECORDED:
         return
-    locked.status = BenchmarkClaim.Status.ANALYSED
-    locked.save(update_fields=["status", "updated_at"])
-    claim.status = locked.status
-    ledger_append(
+    record_status_set(
         instance=locked,
-        action="status_change",
+        status=BenchmarkClaim.Status.ANALYSED,
         actor=actor,
-        extra={"from": "recorded", "to": "analysed", "reason": "item-score analysis"},
+        reason="item-score analysis",
     )
+    claim.status = locked.status
 
 
 def item_verdict(analysis: ItemScoreAnalysis) -> str:

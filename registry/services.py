@@ -109,6 +109,28 @@ def record_deleting(*, instance: models.Model, actor: AnyUser | None) -> None:
     ledger_append(instance=instance, action="delete", actor=actor)
 
 
+def record_status_set(
+    *,
+    instance: models.Model,
+    status: str,
+    actor: AnyUser | None,
+    reason: str,
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """Move a row the caller holds (locked, in its transaction) to ``status`` and ledger
+    the move with both states and the reason; ``context`` adds what else explains it."""
+    # Model has no ``status``; every caller passes a model that does (claims, incidents).
+    old_status = instance.status  # type: ignore[attr-defined]
+    instance.status = status  # type: ignore[attr-defined]
+    instance.save(update_fields=["status", "updated_at"])
+    ledger_append(
+        instance=instance,
+        action="status_change",
+        actor=actor,
+        extra={"from": old_status, "to": status, "reason": reason, **(context or {})},
+    )
+
+
 def _digest(stream: IO[bytes]) -> tuple[str, int]:
     hasher = hashlib.sha256()
     size = 0
