@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint check clean
+.PHONY: install system-tools run test lint check clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required, found " + sys.version' \
@@ -23,13 +23,31 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# Command-line tools the report tests use to check PDFs independently of our code
+# (poppler's pdfsig, pdftotext, ...; openssl cms). Installed from Debian when missing.
+SYSTEM_TOOLS := pdfsig:poppler-utils pdftotext:poppler-utils pdftoppm:poppler-utils \
+	pdfdetach:poppler-utils pdffonts:poppler-utils pdfinfo:poppler-utils openssl:openssl
+
+system-tools:
+	@missing=$$(for tool in $(SYSTEM_TOOLS); do \
+		command -v $${tool%%:*} >/dev/null || echo $${tool##*:}; done | sort -u | xargs); \
+	if [ -n "$$missing" ]; then \
+		command -v apt-get >/dev/null \
+			|| { echo "The tests need: $$missing (install them, then re-run)"; exit 1; }; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "Installing $$missing from Debian (the report tests check PDFs with them)"; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+			&& $$sudo env DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 # Run the product on the embedded default: SQLite + kombu's filesystem broker.
 run: install
 	@DEBUG=1 $(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
 
 # The whole test suite (SQLite + in-memory broker unless DATABASE_URL /
 # CELERY_BROKER_URL say otherwise).
-test: install
+test: install system-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -46,8 +46,14 @@ def days_ago(days: int) -> dt.date:
     return timezone.now().date() - dt.timedelta(days=days)
 
 
-# The digest period ends today: incidents are dated by when they were recorded.
-PERIOD = (days_ago(30), days_ago(0))
+def digest_period() -> tuple[dt.date, dt.date]:
+    """The last 30 days up to today, taken when called.
+
+    Call it after making the records a digest should list: a period fixed at import time
+    goes stale when the suite runs across midnight, and incidents are dated by when they
+    were recorded.
+    """
+    return days_ago(30), days_ago(0)
 
 
 def vote_csv(n_votes: int = 600, seed: int = 7) -> bytes:

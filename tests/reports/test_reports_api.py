@@ -15,7 +15,7 @@ import pytest
 from registry.models import FragilityAnalysis
 from reports.models import Report
 from reports.services import ReportSubject, report_request, report_run
-from tests.reports.report_records import PERIOD, make_claim, make_dataset, make_incident
+from tests.reports.report_records import digest_period, make_claim, make_dataset, make_incident
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("report_settings")]
 
@@ -72,7 +72,8 @@ def test_only_analysts_request_claim_reports_and_digests(
     claim = client.post(
         "/api/v1/reports/", {"kind": "claim", "subject": analysis.claim_id}, format="json"
     )
-    digest_subject = {"period_start": str(PERIOD[0]), "period_end": str(PERIOD[1])}
+    start, end = digest_period()
+    digest_subject = {"period_start": str(start), "period_end": str(end)}
     digest = client.post(
         "/api/v1/reports/", {"kind": "digest", "subject": digest_subject}, format="json"
     )

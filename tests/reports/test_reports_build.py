@@ -31,7 +31,7 @@ from reports.services import (
 )
 from tests.reports.pdf_tools import pdf_text, run_tool
 from tests.reports.report_records import (
-    PERIOD,
+    digest_period,
     make_claim,
     make_dataset,
     make_incident,
@@ -159,7 +159,7 @@ def test_digest_lists_releases_claim_verdicts_and_only_public_incidents(
 ) -> None:
     public = make_incident(ivan, title="Public distillation case")
     make_incident(ivan, embargoed=True, title="Secret distillation case")
-    start, end = PERIOD
+    start, end = digest_period()
     report = _built(
         alice,
         Report.Kind.DIGEST,
@@ -183,10 +183,11 @@ def test_every_kind_renders_to_readable_pages(
     tmp_path: Path,
 ) -> None:
     incident = make_incident(ivan).incident
+    start, end = digest_period()
     subjects = {
         Report.Kind.CLAIM: (alice, ReportSubject(claim=analysed_claim.claim)),
         Report.Kind.INCIDENT: (ivan, ReportSubject(incident=incident)),
-        Report.Kind.DIGEST: (alice, ReportSubject(period_start=PERIOD[0], period_end=PERIOD[1])),
+        Report.Kind.DIGEST: (alice, ReportSubject(period_start=start, period_end=end)),
     }
     for kind, (actor, subject) in subjects.items():
         report = _built(actor, kind, subject, django_capture_on_commit_callbacks)
