@@ -47,7 +47,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "add_evidence",
         "add_commitment",
     ],
-    roles.APPROVER: ["change_cloningincident", "change_incidentdecision"],
+    # Approvers decide through the workflow actions, which need only view permission;
+    # like the API, the admin does not let them edit an incident's fields.
+    roles.APPROVER: [],
 }
 
 

@@ -144,6 +144,24 @@ def test_investigator_cannot_change_an_incident_assigned_to_someone_else(
     assert incidents.public.title == "Public distillation case"
 
 
+def test_approver_reads_an_incident_in_the_admin_but_does_not_edit_it(
+    anna: User, incidents: Incidents
+) -> None:
+    """As in the API: approvers decide proposals; the incident's fields are the investigators'."""
+    url = f"{ADMIN}/cloningincident/{incidents.embargoed.pk}/change/"
+    client = logged_in(anna)
+    page = client.get(url)
+    posted = client.post(url, {"title": "Retitled", "embargoed": ""})
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert posted.status_code == 403
+    incidents.embargoed.refresh_from_db()
+    assert (incidents.embargoed.title, incidents.embargoed.embargoed) == (
+        "Secret distillation of Atlas",
+        True,
+    )
+
+
 def test_admin_save_is_ledgered(alice: User) -> None:
     before = LedgerEntry.objects.count()
     response = logged_in(alice).post(
