@@ -228,6 +228,30 @@ def test_an_incident_is_proposed_and_approved_through_admin_actions(
     assert investigating.status == "unsubstantiated"
 
 
+def test_an_approver_approves_from_the_decision_list_of_the_admin(
+    investigating: CloningIncident, ivan: User, anna: User
+) -> None:
+    admin_action(
+        ivan, "propose_decision", investigating, proposed_status="withdrawn", reason="Retracted"
+    )
+    decision = IncidentDecision.objects.get(incident=investigating)
+    client = Client()
+    client.force_login(anna)
+    response = client.post(
+        "/admin/registry/incidentdecision/",
+        {"action": "approve_decisions", "_selected_action": [str(decision.pk)]},
+        follow=True,
+    )
+    assert ("success", f"{decision}: done.") in shown_messages(response)
+    decision.refresh_from_db()
+    investigating.refresh_from_db()
+    assert (decision.state, decision.decided_by, investigating.status) == (
+        "approved",
+        anna,
+        "withdrawn",
+    )
+
+
 def test_a_move_the_workflow_forbids_shows_an_admin_error_and_changes_nothing(
     investigating: CloningIncident, ivan: User
 ) -> None:
