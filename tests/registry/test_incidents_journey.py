@@ -187,13 +187,17 @@ def investigating(ivan: User) -> CloningIncident:
     return incident
 
 
-def admin_action(user: User, action: str, incident: CloningIncident, **form: str) -> Any:
+def admin_action(
+    user: User, action: str, selected: CloningIncident | IncidentDecision, **form: str
+) -> Any:
+    """Run an admin action on one row, from the changelist of the row's model."""
     client = Client()
     client.force_login(user)
-    data = {"action": action, "_selected_action": [str(incident.pk)], **form}
+    data = {"action": action, "_selected_action": [str(selected.pk)], **form}
     if form:
         data["apply"] = "Apply"
-    return client.post("/admin/registry/cloningincident/", data, follow=True)
+    changelist = f"/admin/registry/{selected._meta.model_name}/"
+    return client.post(changelist, data, follow=True)
 
 
 def shown_messages(response: Any) -> list[tuple[str, str]]:
@@ -235,13 +239,7 @@ def test_an_approver_approves_from_the_decision_list_of_the_admin(
         ivan, "propose_decision", investigating, proposed_status="withdrawn", reason="Retracted"
     )
     decision = IncidentDecision.objects.get(incident=investigating)
-    client = Client()
-    client.force_login(anna)
-    response = client.post(
-        "/admin/registry/incidentdecision/",
-        {"action": "approve_decisions", "_selected_action": [str(decision.pk)]},
-        follow=True,
-    )
+    response = admin_action(anna, "approve_decisions", decision)
     assert ("success", f"{decision}: done.") in shown_messages(response)
     decision.refresh_from_db()
     investigating.refresh_from_db()

@@ -61,6 +61,12 @@ def _built(actor: Any, kind: str, subject: ReportSubject, capture: Any) -> Repor
     return report
 
 
+def _incident_report_requested(investigator: Any, capture: Any) -> Report:
+    """A report on a fresh incident of ``investigator``, requested and not yet run."""
+    incident = make_incident(investigator).incident
+    return _request(investigator, Report.Kind.INCIDENT, ReportSubject(incident=incident), capture)
+
+
 def _text(report: Report, tmp_path: Path) -> str:
     path = tmp_path / f"{report.report_id}.pdf"
     path.write_bytes(Path(report.file.path).read_bytes())
@@ -243,13 +249,7 @@ def test_requesting_and_finishing_are_ledgered_and_a_duplicate_delivery_does_not
 def test_a_report_whose_worker_died_mid_render_is_requeued_and_leaves_one_file(
     ivan: Any, django_capture_on_commit_callbacks: Any, report_settings: Path
 ) -> None:
-    incident = make_incident(ivan).incident
-    report = _request(
-        ivan,
-        Report.Kind.INCIDENT,
-        ReportSubject(incident=incident),
-        django_capture_on_commit_callbacks,
-    )
+    report = _incident_report_requested(ivan, django_capture_on_commit_callbacks)
     # A worker claimed it an hour ago and died while rendering.
     dead_attempt = report_claim(report_id=report.pk)
     assert dead_attempt == 1
@@ -274,13 +274,7 @@ def test_a_report_whose_worker_died_mid_render_is_requeued_and_leaves_one_file(
 def test_the_sweep_gives_up_after_the_last_attempt(
     ivan: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    incident = make_incident(ivan).incident
-    report = _request(
-        ivan,
-        Report.Kind.INCIDENT,
-        ReportSubject(incident=incident),
-        django_capture_on_commit_callbacks,
-    )
+    report = _incident_report_requested(ivan, django_capture_on_commit_callbacks)
     long_ago = timezone.now() - dt.timedelta(hours=1)
     Report.objects.filter(pk=report.pk).update(
         status="rendering", started_at=long_ago, created_at=long_ago, attempts=MAX_ATTEMPTS
@@ -294,13 +288,7 @@ def test_the_sweep_gives_up_after_the_last_attempt(
 def test_a_transient_error_puts_the_report_back_for_the_retry(
     ivan: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    incident = make_incident(ivan).incident
-    report = _request(
-        ivan,
-        Report.Kind.INCIDENT,
-        ReportSubject(incident=incident),
-        django_capture_on_commit_callbacks,
-    )
+    report = _incident_report_requested(ivan, django_capture_on_commit_callbacks)
 
     def unreachable_tsa(pdf: bytes) -> bytes:
         raise services.TimestampRequestError("Error while contacting timestamp service")
@@ -320,13 +308,7 @@ def test_a_transient_error_puts_the_report_back_for_the_retry(
 def test_a_deterministic_error_fails_the_report_with_its_reason(
     ivan: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    incident = make_incident(ivan).incident
-    report = _request(
-        ivan,
-        Report.Kind.INCIDENT,
-        ReportSubject(incident=incident),
-        django_capture_on_commit_callbacks,
-    )
+    report = _incident_report_requested(ivan, django_capture_on_commit_callbacks)
 
     def broken(document: Any) -> bytes:
         raise ValueError("report document lacks title")
