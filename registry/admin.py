@@ -1,8 +1,9 @@
 """The admin: every record with useful columns, filters and search.
 
-Saves go through ``registry.services.record_saved`` so the admin cannot skip the
-ledger; nothing is deleted; evidence and the ledger are read-only; embargoed
-incidents are hidden from anyone who may not see them.
+Writes go through one service per record (``registry.admin_base.ServiceAdmin``), reads
+through the user-scoped selectors: embargoed incidents, their evidence, decisions,
+replies, files and ledger entries do not exist for those who may not see them. Nothing
+is deleted; records that services produce are read-only.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from registry import selectors
+from registry import selectors, services
+from registry.admin_base import REFUSALS, ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin, refusal_text
 from registry.admin_incidents import INCIDENT_ACTIONS, approve_decisions
 from registry.analyses import analysis_request
 from registry.models import (
@@ -41,88 +40,49 @@ from registry.models import (
     StoredFile,
     VoteDataset,
 )
-from registry.roles import sees_all_incidents, user_handles_incident
-from registry.services import ConflictError, record_deleting, record_saved
+from registry.roles import user_edits_incident
 
 admin.site.site_header = "Evidence Registry"
 admin.site.site_title = "Evidence Registry"
 admin.site.index_title = "Records"
 
-
-class LedgeredAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Saves are ledgered after related rows (inlines, many-to-many) are saved, so
-    the snapshot shows the record as the user left it. Records are never deleted."""
-
-    def save_related(
-        self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        record_saved(
-            instance=form.instance,
-            actor=request.user,
-            created=not change,
-            old_status=getattr(form.instance, "_status_before_save", None),
-        )
-
-    def save_formset(
-        self, request: HttpRequest, form: ModelForm[Any], formset: Any, change: bool
-    ) -> None:
-        # Inline rows (artefacts, lineage) are records too: each change is ledgered,
-        # a removal before the row is gone so that its last state is on the chain.
-        for doomed in formset.deleted_forms:
-            if doomed.instance.pk is not None:
-                record_deleting(instance=doomed.instance, actor=request.user)
-        super().save_formset(request, form, formset, change)
-        for created in formset.new_objects:
-            record_saved(instance=created, actor=request.user, created=True)
-        for changed, _fields in formset.changed_objects:
-            record_saved(instance=changed, actor=request.user)
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change and hasattr(obj, "status"):
-            # The form has already written the new status onto obj; read the old one.
-            before = type(obj).objects.filter(pk=obj.pk).values_list("status", flat=True)
-            obj._status_before_save = before.first()
-        if not change and hasattr(obj, "created_by_id") and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Records that services produce (stored files, datasets, evidence, analyses, the
-    ledger, reports): the admin shows them and never adds, edits or deletes them."""
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+AUDIT_FIELDS = ["created_by", "created_at", "updated_at"]
 
 
 @admin.register(Organization)
-class OrganizationAdmin(LedgeredAdmin):
+class OrganizationAdmin(ServiceAdmin):
     list_display = ["name", "kind", "country", "website"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.organization_create(actor=request.user, fields=fields)
+
+    def update_record(
+        self, request: HttpRequest, record: Any, fields: Any, m2m: Any, formsets: Any
+    ) -> Any:
+        return services.organization_update(actor=request.user, organization=record, fields=fields)
+
+
+ARTIFACT_FIELDS = ["kind", "uri", "sha256", "size_bytes"]
+
 
 class ModelArtifactInline(admin.TabularInline):  # type: ignore[type-arg]
+    """Artefacts are added with their release and never changed or removed."""
+
     model = ModelArtifact
     extra = 0
-    fields = ["kind", "uri", "sha256", "size_bytes"]
+    can_delete = False
+    fields = tuple(ARTIFACT_FIELDS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ModelLineageInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The release's declared lineage; saved with the release as one ledger entry."""
+
     model = ModelLineage
     fk_name = "release"
     extra = 0
@@ -130,8 +90,34 @@ class ModelLineageInline(admin.TabularInline):  # type: ignore[type-arg]
     verbose_name = "declared base model"
 
 
+def _formset_of(formsets: Any, model: type) -> Any:
+    return next((formset for formset in formsets if formset.model is model), None)
+
+
+def _lineage(formsets: Any) -> list[dict[str, Any]] | None:
+    formset = _formset_of(formsets, ModelLineage)
+    if formset is None:
+        return None
+    return [
+        {"base": form.cleaned_data["base"], "relation": form.cleaned_data["relation"]}
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def _new_artifacts(formsets: Any) -> list[dict[str, Any]]:
+    formset = _formset_of(formsets, ModelArtifact)
+    if formset is None:
+        return []
+    return [
+        {name: form.cleaned_data.get(name) for name in ARTIFACT_FIELDS}
+        for form in formset.forms
+        if form.instance.pk is None and form.has_changed() and form.cleaned_data
+    ]
+
+
 @admin.register(ModelRelease)
-class ModelReleaseAdmin(LedgeredAdmin):
+class ModelReleaseAdmin(ServiceAdmin):
     list_display = ["name", "version", "organization", "release_date", "access", "modality"]
     list_filter = ["access", "modality", "organization"]
     search_fields = ["name", "version", "organization__name"]
@@ -140,20 +126,51 @@ class ModelReleaseAdmin(LedgeredAdmin):
     inlines = [ModelLineageInline, ModelArtifactInline]
     date_hierarchy = "release_date"
 
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        release = services.release_create(
+            actor=request.user, fields=fields, lineage=_lineage(formsets) or ()
+        )
+        self._add_artifacts(request, release, formsets)
+        return release
+
+    def update_record(
+        self, request: HttpRequest, record: Any, fields: Any, m2m: Any, formsets: Any
+    ) -> Any:
+        release = services.release_update(
+            actor=request.user, release=record, fields=fields, lineage=_lineage(formsets)
+        )
+        self._add_artifacts(request, release, formsets)
+        return release
+
+    def _add_artifacts(self, request: HttpRequest, release: ModelRelease, formsets: Any) -> None:
+        for fields in _new_artifacts(formsets):
+            services.artifact_create(actor=request.user, fields={**fields, "release": release})
+
 
 @admin.register(Benchmark)
-class BenchmarkAdmin(LedgeredAdmin):
+class BenchmarkAdmin(ServiceAdmin):
     list_display = ["name", "kind", "operator", "url"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     list_select_related = ["operator"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.benchmark_create(actor=request.user, fields=fields)
+
+    def update_record(
+        self, request: HttpRequest, record: Any, fields: Any, m2m: Any, formsets: Any
+    ) -> Any:
+        return services.benchmark_update(actor=request.user, benchmark=record, fields=fields)
+
 
 @admin.register(StoredFile)
 class StoredFileAdmin(ReadOnlyAdmin):
     list_display = ["sha256", "size_bytes", "media_type", "created_at"]
     search_fields = ["sha256"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoredFile]:
+        return selectors.stored_file_list(user=request.user)
 
 
 @admin.register(VoteDataset)
@@ -172,117 +189,107 @@ def request_claim_analyses(
     request: HttpRequest,
     queryset: QuerySet[BenchmarkClaim],
 ) -> None:
-    queued = 0
     for claim in queryset.select_related("dataset__file"):
-        if claim.dataset is None:
-            modeladmin.message_user(
-                request, f"Claim {claim.pk} names no dataset; skipped.", level=messages.WARNING
-            )
+        try:
+            analysis = analysis_request(actor=request.user, claim=claim)
+        except REFUSALS as error:
+            modeladmin.message_user(request, f"{claim}: {refusal_text(error)}", messages.ERROR)
             continue
-        analysis_request(actor=request.user, dataset=claim.dataset, claim=claim)
-        queued += 1
-    modeladmin.message_user(request, f"Queued {queued} analyses.")
-
-
-@admin.action(description="Request a signed report on the selected records")
-def request_reports(
-    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-) -> None:
-    from reports.admin import admin_request_reports
-
-    admin_request_reports(modeladmin, request, queryset)
+        url = reverse("admin:registry_fragilityanalysis_change", args=[analysis.pk])
+        modeladmin.message_user(
+            request,
+            format_html('{}: queued <a href="{}">analysis {}</a>.', claim, url, analysis.pk),
+            messages.SUCCESS,
+        )
 
 
 @admin.register(BenchmarkClaim)
-class BenchmarkClaimAdmin(LedgeredAdmin):
+class BenchmarkClaimAdmin(ServiceAdmin):
     list_display = ["release", "kind", "benchmark", "claimant", "claim_date", "status"]
     list_filter = ["status", "kind", "benchmark"]
     search_fields = ["statement", "release__name"]
     list_select_related = ["release", "benchmark", "claimant"]
     autocomplete_fields = ["release", "compared_release", "claimant"]
     date_hierarchy = "claim_date"
-    actions = [request_claim_analyses, request_reports]
+    readonly_fields = ["status", *AUDIT_FIELDS]
+    actions = [request_claim_analyses]
+
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.claim_create(actor=request.user, fields=fields)
+
+    def update_record(
+        self, request: HttpRequest, record: Any, fields: Any, m2m: Any, formsets: Any
+    ) -> Any:
+        return services.claim_update(actor=request.user, claim=record, fields=fields)
 
 
-class EvidenceInline(admin.TabularInline):  # type: ignore[type-arg]
+class EvidenceInline(ReadOnlyInline):
     model = Evidence
-    extra = 0
     fields = ["kind", "method_name", "n", "statistic_value", "p_value", "decision"]
-    readonly_fields = flatten(fields)
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
-class EmbargoAdminMixin:
-    """Hide embargoed incidents (and their evidence) from users who may not see them."""
+class DecisionInline(ReadOnlyInline):
+    model = IncidentDecision
+    fields = ["proposed_status", "reason", "proposed_by", "state", "decided_by", "decided_at"]
 
-    incident_prefix = ""
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
-        if sees_all_incidents(request.user):
-            return queryset
-        return queryset.filter(
-            selectors.incident_visibility_q(request.user, prefix=self.incident_prefix)
-        )
+class ReplyInline(ReadOnlyInline):
+    model = RightOfReply
+    fields = ["organization", "statement", "filed_by", "filed_at"]
 
 
 @admin.register(CloningIncident)
-class CloningIncidentAdmin(EmbargoAdminMixin, LedgeredAdmin):
+class CloningIncidentAdmin(ServiceAdmin):
     list_display = ["title", "suspect_label", "original_release", "status", "embargoed"]
     list_filter = ["status", "evidentiary_level", "embargoed"]
     search_fields = ["title", "summary", "suspect_name"]
     list_select_related = ["suspect_release", "original_release"]
     autocomplete_fields = ["suspect_release", "original_release", "reporting_organization"]
     filter_horizontal = ["investigators"]
-    readonly_fields = ["status"]
-    inlines = [EvidenceInline]
-    actions = [request_reports, *INCIDENT_ACTIONS]
+    readonly_fields = ["status", *AUDIT_FIELDS]
+    inlines = [EvidenceInline, DecisionInline, ReplyInline]
+    actions = INCIDENT_ACTIONS
 
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
-        # Defined at the end of this module with the other workflow admin classes.
-        return [*super().get_inlines(request, obj), DecisionInline, ReplyInline]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CloningIncident]:
+        return selectors.incident_list(user=request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or user_handles_incident(request.user, obj))
+        return allowed and (obj is None or user_edits_incident(request.user, obj))
 
-    def save_related(
-        self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
-    ) -> None:
-        # The reporter handles the incident they report, as through the API.
-        if not change and not sees_all_incidents(request.user):
-            form.cleaned_data["investigators"] = [
-                *form.cleaned_data.get("investigators", []),
-                request.user,
-            ]
-        super().save_related(request, form, formsets, change)
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.incident_create(
+            actor=request.user, fields=fields, investigators=m2m.get("investigators", ())
+        )
+
+    def update_record(
+        self, request: HttpRequest, record: Any, fields: Any, m2m: Any, formsets: Any
+    ) -> Any:
+        return services.incident_update(
+            actor=request.user,
+            incident=record,
+            fields=fields,
+            investigators=m2m.get("investigators"),
+        )
 
 
-class EvidenceFileInline(admin.TabularInline):  # type: ignore[type-arg]
+class EvidenceFileInline(ReadOnlyInline):
     model = EvidenceFile
-    extra = 0
     fields = ["original_filename", "file", "restricted"]
-    readonly_fields = flatten(fields)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    show_change_link = False
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(EmbargoAdminMixin, ReadOnlyAdmin):
+class EvidenceAdmin(ReadOnlyAdmin):
     """Evidence is append-only: submitted through the API, read-only here."""
 
-    incident_prefix = "incident__"
     list_display = ["method_name", "kind", "incident", "n", "p_value", "decision", "submitted_at"]
     list_filter = ["kind", "access_mode", "decision"]
     search_fields = ["method_name", "description"]
-    list_select_related = ["incident"]
     inlines = [EvidenceFileInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
+        return selectors.evidence_list(user=request.user)
 
 
 @admin.register(LedgerEntry)
@@ -324,117 +331,65 @@ class ItemScoreAnalysisAdmin(ReadOnlyAdmin):
 # --- The incident workflow: decisions, replies, commitments, memberships ---
 
 
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    show_change_link = True
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return flatten(self.fields or [])
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class DecisionInline(ReadOnlyInline):
-    model = IncidentDecision
-    fields = ["proposed_status", "reason", "proposed_by", "state", "decided_by", "decided_at"]
-
-
-class ReplyInline(ReadOnlyInline):
-    model = RightOfReply
-    fields = ["organization", "statement", "filed_by", "filed_at"]
-
-
 @admin.register(IncidentDecision)
-class IncidentDecisionAdmin(EmbargoAdminMixin, ReadOnlyAdmin):
+class IncidentDecisionAdmin(ReadOnlyAdmin):
     """Proposals are made and decided through actions that call the workflow services."""
 
-    incident_prefix = "incident__"
     list_display = ["incident", "proposed_status", "proposed_by", "state", "decided_by"]
     list_filter = ["state", "proposed_status"]
-    list_select_related = ["incident", "proposed_by", "decided_by"]
     actions = [approve_decisions]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentDecision]:
+        return selectors.decision_list(user=request.user)
 
-class ServiceCreateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Rows are created by a workflow service (which ledgers them) and never changed."""
 
-    def create(self, request: HttpRequest, obj: Any) -> Any:
-        raise NotImplementedError
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.pk = self.create(request, obj).pk
+class CreateOnlyAdmin(ServiceAdmin):
+    """Rows a workflow service creates (and ledgers) and nothing ever changes."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields] if obj else []
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        # The service decides (membership, workflow state) only when it runs, after
-        # the form was valid: show its refusal as a message instead of a 500.
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ValidationError, ConflictError) as exc:
-            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, text, level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(RightOfReply)
-class RightOfReplyAdmin(EmbargoAdminMixin, ServiceCreateAdmin):
-    incident_prefix = "incident__"
+class RightOfReplyAdmin(CreateOnlyAdmin):
     list_display = ["incident", "organization", "filed_by", "filed_at"]
-    list_select_related = ["incident", "organization", "filed_by"]
     fields = ["incident", "organization", "statement"]
 
-    def create(self, request: HttpRequest, obj: RightOfReply) -> RightOfReply:
-        from registry.incidents import reply_file
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RightOfReply]:
+        return selectors.reply_list(user=request.user)
 
-        return reply_file(
-            incident=obj.incident,
-            actor=request.user,
-            statement=obj.statement,
-            organization=obj.organization,
-        )
+    def get_field_queryset(self, db: Any, db_field: Any, request: HttpRequest) -> Any:
+        # The incident choices are the incidents this user may see, not every incident.
+        if db_field.name == "incident":
+            return selectors.incident_list(user=request.user)
+        return super().get_field_queryset(db, db_field, request)
+
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.reply_file(actor=request.user, **fields)
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(ServiceCreateAdmin):
+class CommitmentAdmin(CreateOnlyAdmin):
     list_display = ["organization", "kind", "sha256", "release", "registered_at"]
     list_filter = ["kind"]
     search_fields = ["sha256", "organization__name"]
-    list_select_related = ["organization", "release"]
     fields = ["organization", "kind", "sha256", "release", "description"]
 
-    def create(self, request: HttpRequest, obj: Commitment) -> Commitment:
-        from registry.incidents import commitment_register
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Commitment]:
+        return selectors.commitment_list()
 
-        return commitment_register(
-            actor=request.user,
-            organization=obj.organization,
-            kind=obj.kind,
-            sha256=obj.sha256,
-            release=obj.release,
-            description=obj.description,
-        )
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.commitment_register(actor=request.user, **fields)
 
 
 @admin.register(OrganizationMembership)
-class OrganizationMembershipAdmin(LedgeredAdmin):
+class OrganizationMembershipAdmin(CreateOnlyAdmin):
     """Who speaks for which organization (files its replies, registers its commitments)."""
 
     list_display = ["user", "organization", "created_at"]
     list_select_related = ["user", "organization"]
     autocomplete_fields = ["organization"]
     search_fields = ["user__username", "organization__name"]
+
+    def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
+        return services.membership_create(actor=request.user, fields=fields)

@@ -1,8 +1,9 @@
 """Admin actions of the incident workflow: move, propose, approve, reject.
 
-Each action calls the same service as the API (``registry.incidents``), so the four-eyes
-rule, the allowed moves and the ledger hold in the admin too; a refusal is shown as an error
-message and changes nothing. Actions that need a reason first show a small form.
+Each action calls the same service as the API (``registry.services``), which checks the
+actor's role and assignment, the four-eyes rule and the allowed moves and writes the ledger;
+a refusal is shown as an error message and changes nothing. Actions that need a reason first
+show a small form.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from registry import incidents
+from registry import services
+from registry.admin_base import REFUSALS, refusal_text
+from registry.errors import ConflictError
 from registry.models import DECISION_STATUSES, CloningIncident, IncidentDecision
-from registry.services import ConflictError
 
 Status = CloningIncident.Status
-REFUSALS = (ConflictError, ValidationError, PermissionDenied)
 Apply = Callable[[HttpRequest, Any, dict[str, Any]], object]
 
 
@@ -41,12 +41,6 @@ class ProposeForm(forms.Form):
 
 class NoteForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-
-
-def refusal_text(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error)
 
 
 def _apply_each(
@@ -113,7 +107,7 @@ def move_status(
         queryset,
         form_class=MoveForm,
         title="Move incidents",
-        apply=lambda req, incident, data: incidents.incident_transition(
+        apply=lambda req, incident, data: services.incident_transition(
             incident=incident, actor=req.user, **data
         ),
     )
@@ -131,7 +125,7 @@ def propose_decision(
         queryset,
         form_class=ProposeForm,
         title="Propose a decision (another person must approve it)",
-        apply=lambda req, incident, data: incidents.decision_propose(
+        apply=lambda req, incident, data: services.decision_propose(
             incident=incident, actor=req.user, **data
         ),
     )
@@ -147,7 +141,7 @@ def approve_proposal(
         modeladmin,
         request,
         queryset,
-        lambda req, incident, data: incidents.decision_approve(
+        lambda req, incident, data: services.decision_approve(
             decision=_open_proposal(incident), actor=req.user
         ),
         {},
@@ -166,7 +160,7 @@ def reject_proposal(
         queryset,
         form_class=NoteForm,
         title="Reject the open proposals",
-        apply=lambda req, incident, data: incidents.decision_reject(
+        apply=lambda req, incident, data: services.decision_reject(
             decision=_open_proposal(incident), actor=req.user, **data
         ),
     )
@@ -182,7 +176,7 @@ def approve_decisions(
         modeladmin,
         request,
         queryset.select_related("incident"),
-        lambda req, decision, data: incidents.decision_approve(decision=decision, actor=req.user),
+        lambda req, decision, data: services.decision_approve(decision=decision, actor=req.user),
         {},
     )
 

@@ -20,13 +20,15 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from registry.datasets import read_dataset_votes
+from registry.errors import ConflictError
 from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
 from registry.fragility.votes import VoteFileError
 from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs_stale
-from registry.ledger import ledger_append
+from registry.ledger import PUBLIC, ledger_append
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
-from registry.roles import AnyUser, recorded_user
-from registry.services import record_status_set
+from registry.roles import ANALYST, AnyUser, recorded_user
+from registry.services._base import require_role, writing
+from registry.services.claims import claim_transition
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +76,27 @@ def analysis_parameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
 def analysis_request(
     *,
     actor: AnyUser | None,
-    dataset: VoteDataset,
+    dataset: VoteDataset | None = None,
     claim: BenchmarkClaim | None = None,
     parameters: Mapping[str, Any] | None = None,
 ) -> FragilityAnalysis:
-    """Record a pending analysis and queue it once the transaction commits."""
+    """Record a pending analysis of ``dataset`` (a claim's own dataset when ``claim`` is
+    given) and queue it once the transaction commits."""
     from registry.tasks import run_fragility_analysis
 
+    require_role(actor, ANALYST, doing="request fragility analyses")
+    if claim is not None:
+        if claim.dataset is None:
+            raise ValidationError(
+                {"dataset": [f"Claim {claim.pk} names no vote dataset to analyse."]}
+            )
+        if claim.status == BenchmarkClaim.Status.WITHDRAWN:
+            raise ConflictError(f"Claim {claim.pk} was withdrawn; it is no longer analysed.")
+        dataset = claim.dataset
+    if dataset is None:
+        raise ValidationError({"dataset": ["Name the vote dataset to analyse."]})
     params = analysis_parameters(parameters)
-    with transaction.atomic():
+    with writing():
         analysis = FragilityAnalysis.objects.create(
             dataset=dataset,
             claim=claim,
@@ -90,7 +104,7 @@ def analysis_request(
             input_sha256=dataset.file.sha256,
             requested_by=recorded_user(actor),
         )
-        ledger_append(instance=analysis, action="request", actor=actor)
+        ledger_append(instance=analysis, action="request", actor=actor, scope=PUBLIC)
         if claim is not None and claim.status == BenchmarkClaim.Status.RECORDED:
             _set_claim_status(claim, BenchmarkClaim.Status.UNDER_ANALYSIS, actor)
         transaction.on_commit(lambda: run_fragility_analysis.delay(analysis.pk))
@@ -98,7 +112,7 @@ def analysis_request(
 
 
 def _set_claim_status(claim: BenchmarkClaim, status: str, actor: AnyUser | None) -> None:
-    record_status_set(instance=claim, status=status, actor=actor, reason="fragility analysis")
+    claim_transition(claim=claim, to_status=status, actor=actor, reason="fragility analysis")
 
 
 _PENDING = FragilityAnalysis.Status.PENDING
@@ -224,7 +238,7 @@ def _finish(
     error: str = "",
 ) -> bool:
     """Record the outcome in one short transaction; False when another attempt owns it."""
-    with transaction.atomic():
+    with writing():
         locked = FragilityAnalysis.objects.select_for_update().get(pk=analysis.pk)
         if locked.attempts != attempt or locked.status not in _UNFINISHED:
             logger.info("analysis %s attempt %s was superseded; discarded", analysis.pk, attempt)
@@ -237,7 +251,8 @@ def _finish(
         locked.engine_version = ENGINE_VERSION
         locked.finished_at = timezone.now()
         locked.save()
-        ledger_append(instance=locked, action="fail" if error else "complete", actor=None)
+        action = "fail" if error else "complete"
+        ledger_append(instance=locked, action=action, actor=None, scope=PUBLIC)
         claim = locked.claim
         if claim is not None and not error and claim.status == BenchmarkClaim.Status.UNDER_ANALYSIS:
             _set_claim_status(claim, BenchmarkClaim.Status.ANALYSED, None)

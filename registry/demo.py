@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
+from registry import services
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
@@ -24,7 +25,6 @@ from registry.models import (
     Organization,
     VoteDataset,
 )
-from registry.services import dataset_ingest, record_create
 
 LLMFAO_DIR = Path(settings.BASE_DIR) / "data" / "llmfao"
 LLMFAO_ATTRIBUTION = (
@@ -56,17 +56,14 @@ def _organization(actor: AbstractBaseUser, name: str, **fields: Any) -> Organiza
     existing = Organization.objects.filter(slug=slug).first()
     if existing:
         return existing
-    return record_create(
-        model=Organization, actor=actor, fields={"name": name, "slug": slug, **fields}
-    )
+    return services.organization_create(actor=actor, fields={"name": name, "slug": slug, **fields})
 
 
 def _release(actor: AbstractBaseUser, org: Organization, row: dict[str, Any]) -> ModelRelease:
     existing = ModelRelease.objects.filter(organization=org, name=row["name"], version="").first()
     if existing:
         return existing
-    return record_create(
-        model=ModelRelease,
+    return services.release_create(
         actor=actor,
         fields={
             "organization": org,
@@ -84,8 +81,7 @@ def _benchmark(actor: AbstractBaseUser) -> Benchmark:
     if existing:
         return existing
     operator = _organization(actor, "LLMFAO", kind=Organization.Kind.EVALUATOR)
-    return record_create(
-        model=Benchmark,
+    return services.benchmark_create(
         actor=actor,
         fields={
             "name": "LLMFAO",
@@ -104,7 +100,7 @@ def _benchmark(actor: AbstractBaseUser) -> Benchmark:
 def _dataset(actor: AbstractBaseUser, benchmark: Benchmark) -> VoteDataset:
     path = LLMFAO_DIR / "crowd-comparisons.csv"
     with path.open("rb") as handle:
-        result = dataset_ingest(
+        result = services.dataset_ingest(
             actor=actor,
             content=handle,
             fields={
@@ -126,7 +122,7 @@ def _claims(
     dataset: VoteDataset,
     releases: dict[str, ModelRelease],
 ) -> None:
-    # Field values of several model types, as record_create takes them.
+    # Field values of several model types, as claim_create takes them.
     specs: list[dict[str, Any]] = [
         {
             "release": releases["GPT 4"],
@@ -150,8 +146,7 @@ def _claims(
     for spec in specs:
         if BenchmarkClaim.objects.filter(statement=spec["statement"]).exists():
             continue
-        record_create(
-            model=BenchmarkClaim,
+        services.claim_create(
             actor=actor,
             fields={
                 **spec,
@@ -160,7 +155,6 @@ def _claims(
                 "dataset": dataset,
                 "claim_date": dt.date(2023, 10, 1),
                 "source_url": "https://github.com/dustalov/llmfao",
-                "created_by": actor,
             },
         )
 
@@ -192,6 +186,6 @@ def queue_demo_analyses(actor: AbstractBaseUser) -> int:
         analysis_request(actor=actor, dataset=dataset)
         queued += 1
     for claim in dataset.claims.filter(analyses=None):
-        analysis_request(actor=actor, dataset=dataset, claim=claim)
+        analysis_request(actor=actor, claim=claim)
         queued += 1
     return queued

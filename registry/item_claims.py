@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from registry.fragility import ENGINE_VERSION
 from registry.fragility.item_claims import ItemScoreFileError, item_claim, read_item_scores
+from registry.ledger import PUBLIC
 from registry.models import Benchmark, BenchmarkClaim, ItemScoreAnalysis
-from registry.roles import AnyUser, recorded_user
+from registry.roles import ANALYST, AnyUser, recorded_user
 from registry.selectors import item_analysis_list
-from registry.services import record_create, record_status_set, stored_file_put
+from registry.services._base import record_insert, require_role, writing
+from registry.services.claims import claim_transition
+from registry.services.files import stored_file_put
 
 # Pairwise leaderboards answer "beats" claims from votes (fragility analyses), not items.
 ITEM_SCORED_BENCHMARKS = (Benchmark.Kind.STATIC, Benchmark.Kind.LLM_JUDGE)
@@ -59,6 +62,7 @@ def item_analysis_record(
     parameters out of range, and a defective file (naming its record); nothing is stored
     then. The same bytes with the same rounds and seed return the existing analysis.
     """
+    require_role(actor, ANALYST, doing="test claims on item scores")
     _check_claim(claim)
     _check_parameters(bootstrap_rounds, seed)
     ids, scores_a, scores_b = _read_scores(content)
@@ -76,11 +80,12 @@ def item_analysis_record(
         "engine_version": ENGINE_VERSION,
     }
     try:
-        with transaction.atomic():
+        with writing():
             stored = stored_file_put(content=content, media_type=_media_type(filename))
-            analysis = record_create(
+            analysis = record_insert(
                 model=ItemScoreAnalysis,
                 actor=actor,
+                scope=PUBLIC,
                 fields={
                     **run,
                     "file": stored,
@@ -151,16 +156,14 @@ def _media_type(filename: str) -> str:
 def _mark_claim_analysed(claim: BenchmarkClaim, actor: AnyUser | None) -> None:
     """A recorded claim that now has an answer is analysed (one pending a vote analysis
     stays under analysis until that finishes)."""
-    locked = BenchmarkClaim.objects.select_for_update().get(pk=claim.pk)
-    if locked.status != BenchmarkClaim.Status.RECORDED:
+    if BenchmarkClaim.objects.get(pk=claim.pk).status != BenchmarkClaim.Status.RECORDED:
         return
-    record_status_set(
-        instance=locked,
-        status=BenchmarkClaim.Status.ANALYSED,
+    claim_transition(
+        claim=claim,
+        to_status=BenchmarkClaim.Status.ANALYSED,
         actor=actor,
         reason="item-score analysis",
     )
-    claim.status = locked.status
 
 
 def item_verdict(analysis: ItemScoreAnalysis) -> str:

@@ -10,6 +10,14 @@ Appends are serialised so that concurrent writers cannot fork the chain: on
 PostgreSQL with a transaction-scoped advisory lock, on SQLite by the
 ``BEGIN IMMEDIATE`` write lock the settings ask for. The unique constraints on
 ``seq`` and ``prev_hash`` are the backstop.
+
+Every entry has a *scope* (``PUBLIC`` or ``incident_scope(incident)``) that the
+caller must state: it decides who may read the entry (``selectors.ledger_list``), so
+the entries of an embargoed incident (its evidence, decisions, replies, reports) are
+hidden with it.
+
+Lock order: a writing transaction takes the ledger lock (``ledger_lock``) before
+any row lock; the services do so through ``registry.services.writing``.
 """
 
 from __future__ import annotations
@@ -28,12 +36,28 @@ from django.db import connection, models, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from registry.models import LedgerEntry
+from registry.models import CloningIncident, LedgerEntry
 from registry.roles import recorded_user
 
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming the ledger's advisory lock on PostgreSQL.
 _ADVISORY_LOCK_KEY = 0x1ED6E7
+
+
+@dataclass(frozen=True)
+class LedgerScope:
+    """Who may read an entry: everyone (``incident_id`` None) or those who may see
+    the incident ``incident_id``."""
+
+    incident_id: int | None
+
+
+PUBLIC = LedgerScope(incident_id=None)
+
+
+def incident_scope(incident: CloningIncident | int) -> LedgerScope:
+    """The scope of entries about an incident or anything under it."""
+    return LedgerScope(incident_id=incident if isinstance(incident, int) else incident.pk)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -108,21 +132,33 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
 
 
+def ledger_lock() -> None:
+    """Take the ledger's lock for the rest of the caller's transaction.
+
+    Every writing transaction takes it *first*, before any row lock, so that writers
+    queue in one order and cannot deadlock (a writer that locked a row and then waited
+    for the ledger, against one holding the ledger and waiting for that row).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_lock must run inside the writing transaction")
+    _lock_chain()
+
+
 def ledger_append(
     *,
     instance: models.Model,
     action: str,
     actor: AbstractBaseUser | AnonymousUser | None,
+    scope: LedgerScope,
     extra: dict[str, Any] | None = None,
 ) -> LedgerEntry:
     """Append an entry for ``instance`` in the caller's transaction.
 
+    ``scope`` says who may read the entry (``PUBLIC`` or ``incident_scope(...)``).
     ``extra`` (e.g. a reason for a status move) is stored in the snapshot under
     ``"_context"`` so that it is covered by the hash too.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("ledger_append must run inside the writing transaction")
-    _lock_chain()
+    ledger_lock()
     snapshot = snapshot_of(instance)
     if extra:
         snapshot["_context"] = json.loads(canonical_json(extra))
@@ -145,6 +181,7 @@ def ledger_append(
         snapshot=snapshot,
         snapshot_sha256=snapshot_digest,
         prev_hash=prev_hash,
+        scope_incident_id=scope.incident_id,
         entry_hash=entry_hash(
             seq=seq,
             created_at=created_at.isoformat(),

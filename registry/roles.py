@@ -61,9 +61,21 @@ def sees_all_incidents(user: AnyUser | None) -> bool:
 
 
 def user_handles_incident(user: AnyUser | None, incident: CloningIncident) -> bool:
-    """Assigned investigators, approvers and admins handle (change, add evidence to) it."""
+    """Approvers and admins handle (move, propose on, add evidence to) every incident; an
+    investigator the incidents assigned to them. Assignment alone grants nothing: an
+    account that loses the investigator role loses its incidents too."""
     if user is None or not user.is_authenticated:
         return False
     if sees_all_incidents(user):
         return True
+    if not has_role(user, INVESTIGATOR):
+        return False
     return incident.investigators.filter(pk=user.pk).exists()
+
+
+def user_edits_incident(user: AnyUser | None, incident: CloningIncident) -> bool:
+    """Its assigned investigators and admins edit an incident's fields; approvers decide
+    on it but do not rewrite it."""
+    if has_role(user, ADMIN):
+        return True
+    return not has_role(user, APPROVER) and user_handles_incident(user, incident)

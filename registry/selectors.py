@@ -4,22 +4,27 @@ exist for a user who is not assigned to it and is neither approver nor admin."""
 
 from __future__ import annotations
 
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Cast
+from collections.abc import Sequence
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
     CloningIncident,
+    Commitment,
     Evidence,
     EvidenceFile,
     FragilityAnalysis,
+    IncidentDecision,
     ItemScoreAnalysis,
     LedgerEntry,
     ModelArtifact,
     ModelLineage,
     ModelRelease,
     Organization,
+    RightOfReply,
+    StoredFile,
     VoteDataset,
 )
 from registry.roles import AnyUser, sees_all_incidents
@@ -99,23 +104,105 @@ def evidence_list(*, user: AnyUser | None) -> QuerySet[Evidence]:
 
 
 def ledger_list(*, user: AnyUser | None) -> QuerySet[LedgerEntry]:
-    """The ledger, less the entries about incidents and evidence the user may not see.
-
-    Hidden entries still count in the chain; ``verify_ledger`` checks all of them.
+    """The ledger entries the user may read: every public entry, and the entries of the
+    incidents the user may see (the incident, its evidence, files, decisions, replies,
+    reports). Hidden entries still count in the chain; ``verify_ledger`` checks them all.
     """
     entries = LedgerEntry.objects.select_related("actor")
     if sees_all_incidents(user):
         return entries
-    hidden_incidents = CloningIncident.objects.exclude(incident_visibility_q(user)).annotate(
-        key=Cast("pk", CharField())
+    visible = CloningIncident.objects.filter(incident_visibility_q(user)).values("pk")
+    return entries.filter(Q(scope_incident__isnull=True) | Q(scope_incident__in=visible))
+
+
+def incident_timeline(*, user: AnyUser | None, incident: CloningIncident) -> QuerySet[LedgerEntry]:
+    """Every ledger entry of an incident the user may see, oldest first, with no gaps: the
+    incident, its evidence, decisions, replies and reports (nothing of it is ever deleted)."""
+    return ledger_list(user=user).filter(scope_incident=incident).order_by("seq")
+
+
+def incident_report_timeline(incident: CloningIncident) -> QuerySet[LedgerEntry]:
+    """The same entries for the incident's own report, which is scoped to the incident
+    itself (only those who may see the incident may read the report)."""
+    return LedgerEntry.objects.filter(scope_incident=incident).order_by("seq")
+
+
+def record_history(*, user: AnyUser | None, instance: object) -> QuerySet[LedgerEntry]:
+    """The ledger entries about one record that the user may read, oldest first."""
+    meta = instance._meta  # type: ignore[attr-defined]
+    return (
+        ledger_list(user=user)
+        .filter(object_type=meta.label_lower, object_id=str(instance.pk))  # type: ignore[attr-defined]
+        .order_by("seq")
     )
-    hidden_evidence = Evidence.objects.exclude(
+
+
+def decision_list(*, user: AnyUser | None) -> QuerySet[IncidentDecision]:
+    return IncidentDecision.objects.filter(
         incident_visibility_q(user, prefix="incident__")
-    ).annotate(key=Cast("pk", CharField()))
-    return entries.exclude(
-        object_type=CloningIncident._meta.label_lower,
-        object_id__in=hidden_incidents.values("key"),
-    ).exclude(
-        object_type=Evidence._meta.label_lower,
-        object_id__in=hidden_evidence.values("key"),
+    ).select_related("incident", "proposed_by", "decided_by")
+
+
+def reply_list(*, user: AnyUser | None) -> QuerySet[RightOfReply]:
+    return RightOfReply.objects.filter(
+        incident_visibility_q(user, prefix="incident__")
+    ).select_related("incident", "organization", "filed_by")
+
+
+def commitment_list() -> QuerySet[Commitment]:
+    """Commitments are public: a digest reveals nothing before the material is revealed."""
+    return Commitment.objects.select_related("organization", "release", "registered_by")
+
+
+def stored_file_list(*, user: AnyUser | None) -> QuerySet[StoredFile]:
+    """Stored files, less those that belong only to evidence of incidents the user may not
+    see (their hashes and sizes would reveal what an embargoed incident holds)."""
+    files = StoredFile.objects.all()
+    if sees_all_incidents(user):
+        return files
+    hidden_evidence = EvidenceFile.objects.filter(file=OuterRef("pk")).exclude(
+        incident_visibility_q(user, prefix="evidence__incident__")
     )
+    visible_evidence = EvidenceFile.objects.filter(file=OuterRef("pk")).filter(
+        incident_visibility_q(user, prefix="evidence__incident__")
+    )
+    return files.exclude(Exists(hidden_evidence) & ~Exists(visible_evidence))
+
+
+def latest_done_analysis(claim: BenchmarkClaim) -> FragilityAnalysis | None:
+    """The claim's newest finished fragility analysis: what its page shows and its report
+    rests on (one definition for both)."""
+    return (
+        FragilityAnalysis.objects.filter(claim=claim, status=FragilityAnalysis.Status.DONE)
+        .filter(results__isnull=False)
+        .select_related("dataset__file", "claim")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def latest_dataset_analysis(dataset: VoteDataset) -> FragilityAnalysis | None:
+    """The dataset's newest finished analysis of its whole leaderboard (not of a claim)."""
+    return (
+        FragilityAnalysis.objects.filter(
+            dataset=dataset, claim=None, status=FragilityAnalysis.Status.DONE
+        )
+        .filter(results__isnull=False)
+        .select_related("dataset__file")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def atlas_labels(technique_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(id, name) for each ATLAS technique id; an id unknown to the data shows as such."""
+    # Imported on use: the registry.cloning package loads SciPy (about a second).
+    from registry.cloning.atlas import technique_name
+
+    labels = []
+    for technique_id in technique_ids:
+        try:
+            labels.append((technique_id, technique_name(technique_id)))
+        except KeyError:
+            labels.append((technique_id, "unknown to the ATLAS data"))
+    return labels

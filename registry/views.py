@@ -51,20 +51,14 @@ def _analysis_context(analysis: FragilityAnalysis | None) -> dict[str, Any]:
 
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_object_or_404(selectors.dataset_list(), pk=pk)
-    analysis = (
-        selectors.analysis_list()
-        .filter(dataset=dataset, claim=None, status=FragilityAnalysis.Status.DONE)
-        .first()
-    )
+    analysis = selectors.latest_dataset_analysis(dataset)
     context = {"dataset": dataset, **_analysis_context(analysis)}
     return render(request, "registry/dataset_detail.html", context)
 
 
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     claim = get_object_or_404(selectors.claim_list(), pk=pk)
-    analysis = (
-        selectors.analysis_list().filter(claim=claim, status=FragilityAnalysis.Status.DONE).first()
-    )
+    analysis = selectors.latest_done_analysis(claim)
     context = {"claim": claim, "dataset": claim.dataset, **_analysis_context(analysis)}
     if analysis is not None and analysis.claim_answer and analysis.results:
         context["claim_words"] = _claim_words(
@@ -99,17 +93,18 @@ def _claim_words(answer: dict[str, Any], n_used: int) -> str:
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An incident with its timeline, evidence, decisions and replies; the embargo holds
     (an embargoed incident is a 404 to outsiders, exactly as in the API)."""
-    from registry import incidents
-
     incident = get_object_or_404(selectors.incident_list(user=request.user), pk=pk)
     evidence = selectors.evidence_list(user=request.user).filter(incident=incident)
     context = {
         "incident": incident,
-        "techniques": incidents.atlas_labels(incident.atlas_techniques),
+        "techniques": selectors.atlas_labels(incident.atlas_techniques),
         "evidence": evidence,
-        "decisions": incident.decisions.select_related("proposed_by", "decided_by"),
-        "replies": incident.replies.select_related("organization", "filed_by"),
-        "timeline": [_timeline_row(entry) for entry in incidents.incident_timeline(incident)],
+        "decisions": selectors.decision_list(user=request.user).filter(incident=incident),
+        "replies": selectors.reply_list(user=request.user).filter(incident=incident),
+        "timeline": [
+            _timeline_row(entry)
+            for entry in selectors.incident_timeline(user=request.user, incident=incident)
+        ],
     }
     return render(request, "registry/incident_detail.html", context)
 

@@ -1,7 +1,8 @@
 """The admin's report list: status, progress, download and verify links.
 
-Reports are built by the worker and never edited; the "request report" actions live on
-the claim and incident admins (``registry.admin``) and call :func:`admin_request_reports`.
+Reports are built by the worker and never edited. The "request a signed report" action is
+added here to the claim and incident admins of ``registry.admin`` (the registry knows
+nothing of reports; reports build on the registry).
 """
 
 from __future__ import annotations
@@ -14,35 +15,33 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from registry.admin import ReadOnlyAdmin
+from registry.admin_base import REFUSALS, ReadOnlyAdmin, refusal_text
 from registry.models import BenchmarkClaim, CloningIncident
-from registry.services import ConflictError
 from reports.models import Report
 from reports.selectors import report_list
-from reports.services import ReportSubject, report_may_request, report_request
+from reports.services import ReportSubject, report_request
 
 
-def admin_request_reports(
+@admin.action(description="Request a signed report on the selected records")
+def request_reports(
     modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
     subjects: QuerySet[Any],
 ) -> None:
-    """Request a report on each selected claim or incident, saying why any was skipped."""
-    queued = 0
+    """Request a report on each selected claim or incident, saying why any was refused."""
     for subject in subjects:
         kind, target = _kind_and_subject(subject)
-        if not report_may_request(request.user, kind=kind, subject=target):
-            modeladmin.message_user(
-                request, f"You may not request a report on {subject}.", level=messages.WARNING
-            )
-            continue
         try:
-            report_request(actor=request.user, kind=kind, subject=target)
-        except ConflictError as error:
-            modeladmin.message_user(request, str(error), level=messages.WARNING)
+            report = report_request(actor=request.user, kind=kind, subject=target)
+        except REFUSALS as error:
+            modeladmin.message_user(request, f"{subject}: {refusal_text(error)}", messages.ERROR)
             continue
-        queued += 1
-    modeladmin.message_user(request, f"Requested {queued} reports.")
+        url = reverse("admin:reports_report_change", args=[report.pk])
+        modeladmin.message_user(
+            request,
+            format_html('{}: requested <a href="{}">{}</a>.', subject, url, report.report_id),
+            messages.SUCCESS,
+        )
 
 
 def _kind_and_subject(subject: Any) -> tuple[str, ReportSubject]:
@@ -73,3 +72,8 @@ class ReportAdmin(ReadOnlyAdmin):
             return format_html('<a href="{}">verify a file</a>', verify)
         download = reverse("report-download", args=[obj.pk])
         return format_html('<a href="{}">download</a> · <a href="{}">verify</a>', download, verify)
+
+
+for _model in (BenchmarkClaim, CloningIncident):
+    _subject_admin = admin.site.get_model_admin(_model)
+    _subject_admin.actions = [*(_subject_admin.actions or []), request_reports]

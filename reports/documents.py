@@ -14,7 +14,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from registry.cloning import atlas
-from registry.incidents import incident_timeline
 from registry.ledger import GENESIS_HASH, ledger_head
 from registry.models import (
     BenchmarkClaim,
@@ -26,7 +25,7 @@ from registry.models import (
     ModelArtifact,
     ModelRelease,
 )
-from registry.selectors import incident_list
+from registry.selectors import incident_list, incident_report_timeline, latest_done_analysis
 from reports.models import Report
 from reports.pdf.document import (
     Approval,
@@ -105,17 +104,6 @@ def _date(value: dt.date | None) -> str:
 
 
 # --- claim -------------------------------------------------------------------------------
-
-
-def latest_done_analysis(claim: BenchmarkClaim) -> FragilityAnalysis | None:
-    """The claim's newest finished fragility analysis (what a claim report rests on)."""
-    return (
-        FragilityAnalysis.objects.filter(claim=claim, status=FragilityAnalysis.Status.DONE)
-        .filter(results__isnull=False)
-        .select_related("dataset__file")
-        .order_by("-finished_at", "-id")
-        .first()
-    )
 
 
 def _fragility_row(row: dict[str, Any], *, kind: str, k: int | None) -> FragilityRow:
@@ -299,7 +287,7 @@ def _timeline(incident: CloningIncident, head_seq: int) -> list[TimelineEvent]:
         }
         # The incident workflow's own timeline (incident, evidence, decisions, replies),
         # cut at the head the report is built at.
-        for entry in incident_timeline(incident).filter(seq__lte=head_seq)
+        for entry in incident_report_timeline(incident).filter(seq__lte=head_seq)
     ]
 
 

@@ -24,12 +24,14 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from registry.errors import ConflictError
 from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs_stale
-from registry.ledger import ledger_append, ledger_contains
+from registry.ledger import PUBLIC, LedgerScope, incident_scope, ledger_append, ledger_contains
 from registry.models import BenchmarkClaim, CloningIncident, StoredFile
 from registry.roles import ANALYST, AnyUser, has_role, recorded_user, user_handles_incident
-from registry.services import ConflictError
-from reports.documents import build_document, latest_done_analysis
+from registry.selectors import latest_done_analysis
+from registry.services._base import require, writing
+from reports.documents import build_document
 from reports.models import Report
 from reports.pdf.devca import ensure_dev_pki
 from reports.pdf.render import render_pdf
@@ -125,6 +127,11 @@ def report_may_request(user: AnyUser | None, *, kind: str, subject: ReportSubjec
     return has_role(user, ANALYST)
 
 
+def report_scope(report: Report) -> LedgerScope:
+    """A report on an incident is read by those who may see the incident; others by all."""
+    return incident_scope(report.incident_id) if report.incident_id else PUBLIC
+
+
 def _subject_fields(kind: str, subject: ReportSubject) -> dict[str, Any]:
     if kind == Report.Kind.CLAIM and subject.claim is not None:
         analysis = latest_done_analysis(subject.claim)
@@ -142,18 +149,23 @@ def _subject_fields(kind: str, subject: ReportSubject) -> dict[str, Any]:
 def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) -> Report:
     """Record a pending report and queue its build once the transaction commits.
 
-    Raises ``ConflictError`` for a claim without a finished analysis and
-    ``ValidationError`` when the subject does not fit the kind.
+    Raises ``NotPermitted`` when the actor may not request it, ``ConflictError`` for a
+    claim without a finished analysis and ``ValidationError`` when the subject does not
+    fit the kind.
     """
     from reports.tasks import build_report
 
+    require(
+        report_may_request(actor, kind=kind, subject=subject),
+        "Analysts request claim reports and digests; an incident's handlers its report.",
+    )
     fields = _subject_fields(kind, subject)
-    with transaction.atomic():
+    with writing():
         report = Report(kind=kind, **fields)
         report.requested_by = recorded_user(actor)
         report.full_clean()
         report.save()
-        ledger_append(instance=report, action="request", actor=actor)
+        ledger_append(instance=report, action="request", actor=actor, scope=report_scope(report))
         transaction.on_commit(lambda: build_report.delay(report.pk))
     return report
 
@@ -272,7 +284,7 @@ def _finish(
 
 
 def _record_outcome(report_id: int, attempt: int, **outcome: Any) -> bool:
-    with transaction.atomic():
+    with writing():
         report = Report.objects.select_for_update().get(pk=report_id)
         if report.attempts != attempt or report.status not in _UNFINISHED:
             logger.info("report %s attempt %s was superseded; result discarded", report_id, attempt)
@@ -292,7 +304,8 @@ def _record_outcome(report_id: int, attempt: int, **outcome: Any) -> bool:
             head = outcome["manifest"]["ledger_head"]
             report.ledger_seq, report.ledger_hash = head["seq"], head["hash"]
         report.save()
-        ledger_append(instance=report, action="fail" if error else "complete", actor=None)
+        action = "fail" if error else "complete"
+        ledger_append(instance=report, action=action, actor=None, scope=report_scope(report))
     return True
 
 

@@ -18,26 +18,33 @@ from registry import roles
 from registry.permissions_setup import ensure_role_groups
 from tests.factories import UserFactory
 
-# The migration's own trigger statements, so the two cannot drift apart.
+# The migrations' own trigger statements, so the two cannot drift apart.
 _ledger_migration = importlib.import_module("registry.migrations.0002_ledger_append_only")
+_records_migration = importlib.import_module(
+    "registry.migrations.0006_ledger_scope_backfill_and_append_only_records"
+)
 SQLITE_LEDGER_TRIGGERS: list[str] = _ledger_migration.SQLITE_UP
 SQLITE_LEDGER_TRIGGER_DROPS: list[str] = _ledger_migration.SQLITE_DOWN
+SQLITE_TRIGGERS = [*SQLITE_LEDGER_TRIGGERS, *_records_migration.SQLITE_UP]
+SQLITE_TRIGGER_DROPS = [*SQLITE_LEDGER_TRIGGER_DROPS, *_records_migration.SQLITE_DOWN]
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _sqlite_flush_past_ledger_trigger() -> Iterator[None]:
-    """Transactional tests end with a flush, which SQLite runs as DELETE: the
-    append-only trigger (rightly) refuses it, so the flush lifts the trigger for
-    its own statements and puts it back. PostgreSQL flushes with TRUNCATE, which
-    row triggers do not see."""
-    if connection.vendor != "sqlite":
-        yield
-        return
+def _flush_past_append_only_triggers() -> Iterator[None]:
+    """Transactional tests end with a flush. SQLite runs it as DELETE, which the
+    append-only triggers (rightly) refuse; PostgreSQL as TRUNCATE, which the ledger's
+    TRUNCATE trigger refuses. The flush lifts those triggers for its own statements
+    and puts them back."""
     original = connection.ops.sql_flush
+    if connection.vendor == "sqlite":
+        before, after = SQLITE_TRIGGER_DROPS, SQLITE_TRIGGERS
+    else:
+        before = [_records_migration.POSTGRES_TRUNCATE_LIFT]
+        after = [_records_migration.POSTGRES_TRUNCATE_RESTORE]
 
     def sql_flush(*args: object, **kwargs: object) -> list[str]:
         statements = original(*args, **kwargs)  # type: ignore[arg-type]
-        return [*SQLITE_LEDGER_TRIGGER_DROPS, *statements, *SQLITE_LEDGER_TRIGGERS]
+        return [*before, *statements, *after] if statements else statements
 
     connection.ops.sql_flush = sql_flush  # type: ignore[method-assign]
     yield

@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry.services import ConflictError
+from registry.errors import ConflictError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -2,9 +2,9 @@
 reply, commitments, restricted evidence downloads, and the statistics the registry computes
 from uploads (provenance tests, query logs, fingerprint verifications).
 
-Views validate with a serializer and call one service in ``registry.incidents``; reads come
-from querysets scoped by the embargo, so an incident a user may not see answers 404 to every
-action on it.
+Views validate with a serializer and call one service in ``registry.services``, which checks
+who may act (403); reads come from selectors scoped by the embargo, so an incident a user may
+not see answers 404 to every action on it.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import incidents, selectors
+from registry import selectors, services
 from registry.api import serializers as s
 from registry.api import views
 from registry.api.serializers import validate_upload_size
-from registry.incidents import ComputedEvidence, Upload
 from registry.models import (
     DECISION_STATUSES,
     CloningIncident,
@@ -39,6 +38,7 @@ from registry.models import (
     RightOfReply,
 )
 from registry.roles import user_handles_incident
+from registry.services import ComputedEvidence, Upload
 
 if TYPE_CHECKING:
     # Stub-only protocol (no runtime class): what the stubs say APIView.get_permissions returns.
@@ -228,18 +228,6 @@ def _upload(file: UploadedFile, *, restricted: bool = False) -> Upload:
 # --- Permissions ----------------------------------------------------------------------------
 
 
-class HandlesIncident(permissions.BasePermission):
-    """Assigned investigators, approvers and admins act on an incident."""
-
-    message = "Only the incident's investigators, approvers and admins can do this."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated)
-
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return user_handles_incident(request.user, obj)
-
-
 def _computed_response(request: Request, computed: ComputedEvidence, *, user: Any) -> Response:
     evidence = selectors.evidence_list(user=user).filter(pk__in=[e.pk for e in computed.evidence])
     body = {
@@ -267,7 +255,8 @@ class IncidentViewSet(views.CloningIncidentViewSet):
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in HANDLER_ACTIONS and self.request.method == "POST":
-            return [HandlesIncident()]
+            # The service decides who handles the incident (403); anonymous users get 401.
+            return [permissions.IsAuthenticated()]
         if self.action == "replies" and self.request.method == "POST":
             # Members of the accused organization need no role; the service checks them.
             return [permissions.IsAuthenticated()]
@@ -280,7 +269,7 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         incident = self.get_object()
         body = IncidentTransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        moved = incidents.incident_transition(
+        moved = services.incident_transition(
             incident=incident, actor=request.user, **body.validated_data
         )
         return Response(s.CloningIncidentSerializer(moved, context={"request": request}).data)
@@ -294,11 +283,11 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         """The incident's decision proposals; POST proposes one for another's approval."""
         incident = self.get_object()
         if request.method == "GET":
-            rows = incident.decisions.select_related("proposed_by", "decided_by")
+            rows = selectors.decision_list(user=request.user).filter(incident=incident)
             return Response(DecisionSerializer(rows, many=True).data)
         body = DecisionProposeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        decision = incidents.decision_propose(
+        decision = services.decision_propose(
             incident=incident, actor=request.user, **body.validated_data
         )
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
@@ -310,18 +299,18 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         """The accused organization's right of reply; its members (or an admin) file it."""
         incident = self.get_object()
         if request.method == "GET":
-            rows = incident.replies.select_related("organization", "filed_by")
+            rows = selectors.reply_list(user=request.user).filter(incident=incident)
             return Response(ReplySerializer(rows, many=True).data)
         body = ReplyFileSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        reply = incidents.reply_file(incident=incident, actor=request.user, **body.validated_data)
+        reply = services.reply_file(incident=incident, actor=request.user, **body.validated_data)
         return Response(ReplySerializer(reply).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.LedgerEntrySerializer(many=True))
     @action(detail=True, methods=["get"], serializer_class=s.LedgerEntrySerializer)
     def timeline(self, request: Request, pk: str | None = None) -> Response:
         """Every ledger entry about the incident, its evidence, decisions and replies."""
-        entries = incidents.incident_timeline(self.get_object())
+        entries = selectors.incident_timeline(user=request.user, incident=self.get_object())
         return Response(s.LedgerEntrySerializer(entries, many=True).data)
 
     @extend_schema(
@@ -342,7 +331,7 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         body.is_valid(raise_exception=True)
         parameters = dict(body.validated_data)
         upload = _upload(parameters.pop("file"), restricted=parameters.pop("restricted"))
-        computed = incidents.provenance_evidence_record(
+        computed = services.provenance_evidence_record(
             incident=incident, actor=request.user, upload=upload, parameters=parameters
         )
         return _computed_response(request, computed, user=request.user)
@@ -366,7 +355,7 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         body.is_valid(raise_exception=True)
         thresholds = dict(body.validated_data)
         upload = _upload(thresholds.pop("file"), restricted=True)
-        computed = incidents.query_log_evidence_record(
+        computed = services.query_log_evidence_record(
             incident=incident, actor=request.user, upload=upload, thresholds=thresholds
         )
         return _computed_response(request, computed, user=request.user)
@@ -389,7 +378,7 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         restricted = data["restricted"]
-        computed = incidents.fingerprint_evidence_record(
+        computed = services.fingerprint_evidence_record(
             incident=incident,
             actor=request.user,
             commitment=data["commitment"],
@@ -414,10 +403,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     ordering = ["proposed_at", "id"]
 
     def get_queryset(self) -> QuerySet[IncidentDecision]:
-        visible = selectors.incident_visibility_q(self.request.user, prefix="incident__")
-        return IncidentDecision.objects.filter(visible).select_related(
-            "incident", "proposed_by", "decided_by"
-        )
+        return selectors.decision_list(user=self.request.user)
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in {"approve", "reject"}:
@@ -430,7 +416,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         """Approve (someone else's) proposal; the incident's status moves with it."""
         body = DecisionNoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        decision = incidents.decision_approve(
+        decision = services.decision_approve(
             decision=self.get_object(), actor=request.user, note=body.validated_data["note"]
         )
         return Response(DecisionSerializer(decision).data)
@@ -441,7 +427,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         """Reject a proposal (approvers) or withdraw it (its proposer); a note is required."""
         body = DecisionNoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        decision = incidents.decision_reject(
+        decision = services.decision_reject(
             decision=self.get_object(), actor=request.user, note=body.validated_data["note"]
         )
         return Response(DecisionSerializer(decision).data)
@@ -459,7 +445,7 @@ class CommitmentViewSet(
     """Pre-registered digests. Anyone reads; analysts, investigators, admins and the
     organization's members register. A commitment is never changed."""
 
-    queryset = Commitment.objects.select_related("organization", "release", "registered_by")
+    queryset = selectors.commitment_list()
     serializer_class = CommitmentSerializer
     filterset_fields = ["organization", "kind", "release", "sha256"]
     ordering_fields = ["registered_at"]
@@ -475,7 +461,7 @@ class CommitmentViewSet(
         return super().get_permissions()
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
-        serializer.instance = incidents.commitment_register(
+        serializer.instance = services.commitment_register(
             actor=self.request.user, **serializer.validated_data
         )
 
@@ -491,7 +477,7 @@ class CommitmentViewSet(
         commitment = self.get_object()
         body = CommitmentCheckSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = incidents.commitment_check(
+        result = services.commitment_check(
             commitment=commitment, material=body.validated_data["file"].read()
         )
         return Response(

@@ -45,6 +45,19 @@ def validate_upload_size(upload: File[Any]) -> None:
         )
 
 
+def refuse_status_input(serializer: serializers.Serializer[Any], *, how: str) -> None:
+    """A status is read-only: say so instead of silently ignoring it."""
+    data = getattr(serializer, "initial_data", None)
+    if isinstance(data, dict) and "status" in data:
+        raise serializers.ValidationError(
+            {"status": [f"The status moves only through the workflow: {how}."]}
+        )
+
+
+class ClaimWithdrawSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(help_text="Why the claim is withdrawn (recorded).")
+
+
 class OrganizationSerializer(serializers.ModelSerializer[Organization]):
     class Meta:
         model = Organization
@@ -95,16 +108,6 @@ class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def validate_lineage(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self.instance is not None:
-            for link in value:
-                if link["base"].pk == self.instance.pk:
-                    raise serializers.ValidationError("A release cannot derive from itself.")
-        pairs = [(link["base"].pk, link["relation"]) for link in value]
-        if len(set(pairs)) != len(pairs):
-            raise serializers.ValidationError("A lineage link is listed twice.")
-        return value
 
 
 class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
@@ -193,12 +196,16 @@ class BenchmarkClaimSerializer(serializers.ModelSerializer[BenchmarkClaim]):
             "source_url",
             "claim_date",
             "status",
+            "created_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["status", "created_by", "created_at", "updated_at"]
+
+    created_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        refuse_status_input(self, how="POST .../withdraw/ with a reason, or request an analysis")
         merged = {**_current_values(self.instance, attrs), **attrs}
         kind = merged.get("kind")
         errors: dict[str, str] = {}
@@ -276,6 +283,7 @@ class CloningIncidentSerializer(serializers.ModelSerializer[CloningIncident]):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        refuse_status_input(self, how="POST .../transition/ with a reason, or propose a decision")
         suspect_release = attrs.get(
             "suspect_release", getattr(self.instance, "suspect_release", None)
         )

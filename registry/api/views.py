@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from registry import filters, selectors
+from registry import filters, selectors, services
 from registry.analyses import analysis_request
 from registry.api import serializers as s
 from registry.item_claims import item_analysis_record
@@ -22,23 +21,13 @@ from registry.ledger import GENESIS_HASH, ledger_head
 from registry.models import (
     BenchmarkClaim,
     CloningIncident,
-    ModelLineage,
-    ModelRelease,
     VoteDataset,
 )
 from registry.roles import ADMIN, ANALYST, INVESTIGATOR
-from registry.services import (
-    UploadedEvidenceFile,
-    dataset_ingest,
-    evidence_submit,
-    incident_create,
-    record_create,
-    record_update,
-)
 
 
 def _bound_record[M: models.Model](serializer: BaseSerializer[Any], model: type[M]) -> M:
-    """The saved row an update (or just-performed create) serializer is bound to."""
+    """The saved row an update serializer is bound to."""
     instance = serializer.instance
     if not isinstance(instance, model):
         raise TypeError(f"expected a saved {model.__name__}, got {instance!r}")
@@ -52,31 +41,27 @@ class RecordViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Create, read and update through the ledgered services. Registry records are
-    never deleted: a claim is withdrawn, an incident closed."""
+    """Create, read and update through one service per record, which checks who may
+    write. Registry records are never deleted: a claim is withdrawn, an incident closed.
+
+    ``write_roles`` is only the coarse gate (401/403 before parsing a body); the
+    service makes the decision.
+    """
 
     write_roles: tuple[str, ...] = (ANALYST,)
-    m2m_fields: tuple[str, ...] = ()
 
-    def _split(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        m2m = {name: data.pop(name) for name in self.m2m_fields if name in data}
-        return data, m2m
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        fields, m2m = self._split(dict(serializer.validated_data))
-        model: type[models.Model] = serializer.Meta.model  # type: ignore[attr-defined]
-        serializer.instance = record_create(
-            model=model, actor=self.request.user, fields=fields, m2m=m2m
-        )
+        serializer.instance = self.create_record(dict(serializer.validated_data))
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
-        fields, m2m = self._split(dict(serializer.validated_data))
-        serializer.instance = record_update(
-            instance=_bound_record(serializer, models.Model),
-            actor=self.request.user,
-            fields=fields,
-            m2m=m2m,
-        )
+        record = _bound_record(serializer, models.Model)
+        serializer.instance = self.update_record(record, dict(serializer.validated_data))
 
 
 class OrganizationViewSet(RecordViewSet):
@@ -87,6 +72,14 @@ class OrganizationViewSet(RecordViewSet):
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
 
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        return services.organization_create(actor=self.request.user, fields=fields)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> models.Model:
+        return services.organization_update(
+            actor=self.request.user, organization=record, fields=fields
+        )
+
 
 class ModelReleaseViewSet(RecordViewSet):
     queryset = selectors.release_list()
@@ -96,31 +89,17 @@ class ModelReleaseViewSet(RecordViewSet):
     ordering_fields = ["name", "release_date", "created_at"]
     ordering = ["organization__name", "name", "version"]
 
-    @transaction.atomic
-    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        lineage = serializer.validated_data.pop("lineage", None)
-        super().perform_create(serializer)
-        if lineage is not None:
-            self._save_lineage(_bound_record(serializer, ModelRelease), lineage)
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        lineage = fields.pop("lineage", ())
+        return services.release_create(actor=self.request.user, fields=fields, lineage=lineage)
 
-    @transaction.atomic
-    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
-        lineage = serializer.validated_data.pop("lineage", None)
-        super().perform_update(serializer)
-        if lineage is not None:
-            self._save_lineage(_bound_record(serializer, ModelRelease), lineage)
-
-    def _save_lineage(self, release: ModelRelease, links: list[dict[str, Any]]) -> None:
-        release.lineage.all().delete()
-        for link in links:
-            ModelLineage.objects.create(release=release, **link)
-        record_update(
-            instance=release,
-            actor=self.request.user,
-            fields={},
-            reason="lineage: "
-            + ", ".join(f"{link['relation']} {link['base'].pk}" for link in links),
+    def update_record(self, record: Any, fields: dict[str, Any]) -> models.Model:
+        lineage = fields.pop("lineage", None)
+        services.release_update(
+            actor=self.request.user, release=record, fields=fields, lineage=lineage
         )
+        # Re-read with its lineage and artefacts, as a list shows it.
+        return selectors.release_list().get(pk=record.pk)
 
 
 class ModelArtifactViewSet(RecordViewSet):
@@ -132,6 +111,9 @@ class ModelArtifactViewSet(RecordViewSet):
     ordering = ["id"]
     http_method_names = ["get", "post", "head", "options"]
 
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        return services.artifact_create(actor=self.request.user, fields=fields)
+
 
 class BenchmarkViewSet(RecordViewSet):
     queryset = selectors.benchmark_list()
@@ -140,6 +122,12 @@ class BenchmarkViewSet(RecordViewSet):
     search_fields = ["name", "slug"]
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
+
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        return services.benchmark_create(actor=self.request.user, fields=fields)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> models.Model:
+        return services.benchmark_update(actor=self.request.user, benchmark=record, fields=fields)
 
 
 class VoteDatasetViewSet(
@@ -173,7 +161,7 @@ class VoteDatasetViewSet(
             "columns": data.pop("columns", ""),
             "winner_values": data.pop("winner_values", ""),
         }
-        result = dataset_ingest(
+        result = services.dataset_ingest(
             actor=request.user,
             content=file,
             fields=data,
@@ -212,13 +200,11 @@ class FragilityAnalysisViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[t
 def _request_analysis(
     request: Request,
     *,
-    dataset: VoteDataset | None,
+    dataset: VoteDataset | None = None,
     claim: BenchmarkClaim | None = None,
 ) -> Response:
     body = s.AnalysisRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    if dataset is None:
-        raise ValidationError({"dataset": ["The claim names no vote dataset to analyse."]})
     analysis = analysis_request(
         actor=request.user,
         dataset=dataset,
@@ -226,7 +212,7 @@ def _request_analysis(
         parameters=body.validated_data.get("parameters"),
     )
     data = s.FragilityAnalysisListSerializer(analysis, context={"request": request}).data
-    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})
 
 
 class BenchmarkClaimViewSet(RecordViewSet):
@@ -237,14 +223,30 @@ class BenchmarkClaimViewSet(RecordViewSet):
     ordering_fields = ["claim_date", "created_at"]
     ordering = ["-claim_date", "-id"]
 
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        return services.claim_create(actor=self.request.user, fields=fields)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> models.Model:
+        return services.claim_update(actor=self.request.user, claim=record, fields=fields)
+
+    @extend_schema(request=s.ClaimWithdrawSerializer, responses=s.BenchmarkClaimSerializer)
+    @action(detail=True, methods=["post"], serializer_class=s.ClaimWithdrawSerializer)
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        """Withdraw the claim (retracted, or recorded in error), with a reason."""
+        body = s.ClaimWithdrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        claim = services.claim_withdraw(
+            actor=request.user, claim=self.get_object(), reason=body.validated_data["reason"]
+        )
+        return Response(s.BenchmarkClaimSerializer(claim, context={"request": request}).data)
+
     @extend_schema(
         request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer}
     )
     @action(detail=True, methods=["post"], serializer_class=s.AnalysisRequestSerializer)
     def analyses(self, request: Request, pk: str | None = None) -> Response:
         """Queue a fragility analysis answering this claim; 202 with the analysis URL."""
-        claim = self.get_object()
-        return _request_analysis(request, dataset=claim.dataset, claim=claim)
+        return _request_analysis(request, claim=self.get_object())
 
     @extend_schema(methods=["GET"], responses=s.ItemScoreAnalysisSerializer(many=True))
     @extend_schema(
@@ -293,15 +295,20 @@ class CloningIncidentViewSet(RecordViewSet):
     ordering_fields = ["created_at", "status"]
     ordering = ["-created_at", "-id"]
     write_roles = (INVESTIGATOR, ADMIN)
-    m2m_fields = ("investigators",)
 
     def get_queryset(self) -> QuerySet[CloningIncident]:
         return selectors.incident_list(user=self.request.user)
 
-    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        fields, m2m = self._split(dict(serializer.validated_data))
-        serializer.instance = incident_create(
-            actor=self.request.user, fields=fields, investigators=m2m.get("investigators", ())
+    def create_record(self, fields: dict[str, Any]) -> models.Model:
+        investigators = fields.pop("investigators", ())
+        return services.incident_create(
+            actor=self.request.user, fields=fields, investigators=investigators
+        )
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> models.Model:
+        investigators = fields.pop("investigators", None)
+        return services.incident_update(
+            actor=self.request.user, incident=record, fields=fields, investigators=investigators
         )
 
 
@@ -330,10 +337,9 @@ class EvidenceViewSet(
         submit.is_valid(raise_exception=True)
         data = dict(submit.validated_data)
         incident = data.pop("incident")
-        self.check_object_permissions(request, incident)
         restricted = data.pop("restricted")
         files = [
-            UploadedEvidenceFile(
+            services.UploadedEvidenceFile(
                 content=upload,
                 filename=upload.name or "file",
                 media_type=upload.content_type or "application/octet-stream",
@@ -341,7 +347,9 @@ class EvidenceViewSet(
             )
             for upload in data.pop("files", [])
         ]
-        evidence = evidence_submit(actor=request.user, incident=incident, fields=data, files=files)
+        evidence = services.evidence_submit(
+            actor=request.user, incident=incident, fields=data, files=files
+        )
         evidence = self.get_queryset().get(pk=evidence.pk)
         body = s.EvidenceSerializer(evidence, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -9,7 +9,8 @@ from django.db import models
 class LedgerEntry(models.Model):
     """A *ledger entry* records one change to a registry record. Entries form a hash
     chain: each ``entry_hash`` covers the entry's fields and the previous entry's hash,
-    so altering, removing or reordering any entry breaks every hash after it."""
+    so altering, removing or reordering any entry breaks every hash after it. Its
+    *scope* says who may read it: everyone, or those who may see one incident."""
 
     seq = models.PositiveBigIntegerField(unique=True)
     created_at = models.DateTimeField()
@@ -24,6 +25,17 @@ class LedgerEntry(models.Model):
     snapshot_sha256 = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64, unique=True)
     entry_hash = models.CharField(max_length=64, unique=True)
+    # Who may read the entry: everyone (null), or those who may see this incident. A
+    # visibility index, not content: it is outside the hash, and ``ledger_append``
+    # requires every caller to state it, so no record type can forget it.
+    scope_incident = models.ForeignKey(
+        "registry.CloningIncident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=True,
+    )
 
     class Meta:
         ordering = ["seq"]

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from registry import models
 from registry.ledger import ledger_head
-from registry.services import record_create
+from registry.services import organization_create
 from tests.factories import (
     BenchmarkClaimFactory,
     BenchmarkFactory,
@@ -76,8 +76,7 @@ def make_records(*, investigator: User, analyst: User) -> Records:
     benchmark = BenchmarkFactory()
     dataset = VoteDatasetFactory(benchmark=benchmark)
     incident = CloningIncidentFactory(original_release=release, investigators=[investigator])
-    record_create(
-        model=models.Organization,
+    organization_create(
         actor=analyst,
         fields={"name": "Ledgered Organisation", "slug": "ledgered-organisation"},
     )

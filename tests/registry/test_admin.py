@@ -250,8 +250,9 @@ def test_a_commitment_the_service_refuses_is_an_error_message_not_a_crash(client
     assert Commitment.objects.count() == 0
 
 
-def test_inline_artefacts_added_and_removed_in_the_admin_are_ledgered(client, adam):
-    """Adam adds an artefact under a release, then removes it: both are on the chain."""
+def test_inline_artefacts_are_added_through_the_service_and_never_removed(client, adam):
+    """Adam adds an artefact under a release: it is on the chain. Ticking "delete" on it
+    later removes nothing: artefacts, like the ledger, are append-only."""
     from registry.models import LedgerEntry, ModelArtifact
     from tests.factories import ModelReleaseFactory, digest
 
@@ -296,10 +297,11 @@ def test_inline_artefacts_added_and_removed_in_the_admin_are_ledgered(client, ad
         },
     )
     assert removed.status_code == 302
-    assert not ModelArtifact.objects.exists()
+    assert ModelArtifact.objects.get() == artifact
     entries = LedgerEntry.objects.filter(object_type="registry.modelartifact")
-    assert list(entries.values_list("action", flat=True)) == ["create", "delete"]
-    assert entries.last().snapshot["sha256"] == weights
+    assert list(entries.values_list("action", flat=True)) == ["create"]
+    assert entries.get().snapshot["sha256"] == weights
+    assert "artifacts-0-DELETE" not in client.get(url).content.decode()
 
 
 def test_claims_and_datasets_link_from_the_admin_to_their_public_pages(client, adam):

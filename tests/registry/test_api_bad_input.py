@@ -68,7 +68,7 @@ def other_incidents_evidence(records: Records) -> int:
 
 def superseded_evidence(records: Records) -> int:
     evidence_submit(
-        actor=None,
+        actor=records.incident.investigators.get(),
         incident=records.incident,
         fields={
             "kind": "extraction_detector",

@@ -187,15 +187,29 @@ def test_requesting_an_analysis_needs_the_analyst_role(
         assert row_counts() == before
 
 
-def test_status_change_through_the_api_is_ledgered_as_such(alice: User, records: Records) -> None:
-    response = client_for(alice).patch(
-        f"{API}/claims/{records.claim.pk}/", {"status": "withdrawn"}, format="json"
+def test_a_claim_status_cannot_be_patched_only_moved(alice: User, records: Records) -> None:
+    """Alice may not PATCH a claim to "analysed" with no analysis; she withdraws it with a
+    reason, and the move is ledgered as such."""
+    before = LedgerEntry.objects.count()
+    patched = client_for(alice).patch(
+        f"{API}/claims/{records.claim.pk}/", {"status": "analysed"}, format="json"
     )
-    assert response.status_code == 200
+    assert patched.status_code == 400
+    assert "status" in patched.json()
+    assert LedgerEntry.objects.count() == before
+    withdrawn = client_for(alice).post(
+        f"{API}/claims/{records.claim.pk}/withdraw/", {"reason": "retracted"}, format="json"
+    )
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["status"] == "withdrawn"
     entry = LedgerEntry.objects.order_by("-seq").first()
     assert entry is not None
     assert (entry.action, entry.object_id) == ("status_change", str(records.claim.pk))
-    assert entry.snapshot["_context"] == {"from": "recorded", "to": "withdrawn"}
+    assert entry.snapshot["_context"] == {
+        "from": "recorded",
+        "to": "withdrawn",
+        "reason": "retracted",
+    }
 
 
 def test_reporting_investigator_is_assigned_to_the_incident(irene: User, records: Records) -> None:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from registry import models
-from registry.services import record_create
+from registry.services import organization_create
 from tests.factories import (
     BenchmarkClaimFactory,
     BenchmarkFactory,
@@ -21,6 +21,7 @@ from tests.factories import (
     ModelReleaseFactory,
     OrganizationFactory,
     StoredFileFactory,
+    UserFactory,
     VoteDatasetFactory,
 )
 from tests.registry.api_records import API, client_for
@@ -88,10 +89,9 @@ def seed_evidence(n: int, ivan: User) -> None:
 
 def seed_ledger(n: int, ivan: User) -> None:
     start = models.LedgerEntry.objects.count()
+    analyst = UserFactory(username=f"analyst-{start}", is_superuser=True)
     for i in range(start, start + n):
-        record_create(
-            model=models.Organization, actor=ivan, fields={"name": f"L{i}", "slug": f"l-{i}"}
-        )
+        organization_create(actor=analyst, fields={"name": f"L{i}", "slug": f"l-{i}"})
 
 
 def seed_analyses(n: int, ivan: User) -> None:

@@ -17,7 +17,6 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from registry.incidents import decision_propose, incident_transition
 from registry.models import (
     CloningIncident,
     Commitment,
@@ -25,7 +24,12 @@ from registry.models import (
     LedgerEntry,
     OrganizationMembership,
 )
-from registry.services import UploadedEvidenceFile, evidence_submit
+from registry.services import (
+    UploadedEvidenceFile,
+    decision_propose,
+    evidence_submit,
+    incident_transition,
+)
 from tests.factories import (
     CloningIncidentFactory,
     ModelReleaseFactory,

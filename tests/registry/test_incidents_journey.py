@@ -14,10 +14,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from registry.incidents import decision_propose, incident_transition
 from registry.ledger import ledger_verify
 from registry.models import CloningIncident, Evidence, IncidentDecision, LedgerEntry
-from registry.services import incident_create
+from registry.services import decision_propose, incident_create, incident_transition
 from tests.factories import CloningIncidentFactory, ModelReleaseFactory, OrganizationFactory
 from tests.registry.incident_uploads import (
     BASELINES,

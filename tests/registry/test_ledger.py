@@ -10,20 +10,18 @@ from django.db import DatabaseError, connection, transaction
 
 from registry.ledger import GENESIS_HASH, canonical_json, entry_hash, ledger_verify, sha256_hex
 from registry.models import LedgerEntry, Organization
-from registry.services import record_create, record_update
+from registry.services import claim_withdraw, organization_create, organization_update
 from tests.markers import requires_postgres
 
 
 def make_org(actor: object, n: int) -> Organization:
-    return record_create(
-        model=Organization, actor=actor, fields={"name": f"Org {n}", "slug": f"org-{n}"}
-    )
+    return organization_create(actor=actor, fields={"name": f"Org {n}", "slug": f"org-{n}"})
 
 
 @pytest.mark.django_db
 def test_each_write_appends_an_entry_chained_to_the_previous(alice: object) -> None:
     org = make_org(alice, 1)
-    record_update(instance=org, actor=alice, fields={"country": "FR"})
+    organization_update(organization=org, actor=alice, fields={"country": "FR"})
     first, second = LedgerEntry.objects.order_by("seq")
     assert (first.seq, first.action, first.prev_hash) == (1, "create", GENESIS_HASH)
     assert (second.seq, second.action, second.prev_hash) == (2, "update", first.entry_hash)
@@ -61,11 +59,11 @@ def test_status_change_is_named_with_reason_and_both_states(alice: object) -> No
     from tests.factories import BenchmarkClaimFactory
 
     claim = BenchmarkClaimFactory()
-    record_update(instance=claim, actor=alice, fields={"status": "disputed"}, reason="refit")
+    claim_withdraw(claim=claim, actor=alice, reason="refit")
     entry = LedgerEntry.objects.order_by("-seq").first()
     assert entry is not None
     assert entry.action == "status_change"
-    assert entry.snapshot["_context"] == {"from": "recorded", "to": "disputed", "reason": "refit"}
+    assert entry.snapshot["_context"] == {"from": "recorded", "to": "withdrawn", "reason": "refit"}
 
 
 @pytest.mark.django_db

@@ -16,8 +16,9 @@ from django.utils import timezone
 from PIL import Image, ImageStat
 
 from config.celery import app as celery_app
-from registry.incidents import decision_approve, decision_propose, incident_transition
+from registry.errors import ConflictError
 from registry.models import FragilityAnalysis, LedgerEntry
+from registry.services import decision_approve, decision_propose, incident_transition
 from reports import services
 from reports.models import Report
 from reports.services import (
@@ -218,7 +219,7 @@ def test_every_kind_renders_to_readable_pages(
 
 def test_a_claim_report_on_a_claim_without_a_finished_analysis_is_refused(alice: Any) -> None:
     claim = make_claim(alice, make_dataset(alice))
-    with pytest.raises(services.ConflictError, match="run an analysis first"):
+    with pytest.raises(ConflictError, match="run an analysis first"):
         report_request(actor=alice, kind=Report.Kind.CLAIM, subject=ReportSubject(claim=claim))
     assert Report.objects.count() == 0
 

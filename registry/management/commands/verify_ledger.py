@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.ledger import ledger_head, ledger_verify
+from registry.models import Benchmark, BenchmarkClaim, CloningIncident, ModelRelease, Organization
 
 
 class Command(BaseCommand):
@@ -14,6 +15,11 @@ class Command(BaseCommand):
             raise CommandError(f"Ledger broken at seq {problem.seq}: {problem.reason}")
         head = ledger_head()
         if head is None:
+            # Every record is created with a ledger entry: records without a ledger mean
+            # the ledger was emptied behind the registry's back.
+            ledgered = (Organization, ModelRelease, Benchmark, BenchmarkClaim, CloningIncident)
+            if any(model.objects.exists() for model in ledgered):
+                raise CommandError("Ledger is empty, but the registry holds records.")
             self.stdout.write("Ledger is empty.")
             return
         self.stdout.write(
