@@ -12,13 +12,20 @@ _PLOT_WIDTH = 460
 _PAD = 40
 
 
+def _bound(row: Mapping[str, object], key: str) -> float:
+    """An interval end, or the score itself when the interval is not available (null)."""
+    value = row.get(key)
+    return float(row["elo"] if value is None else value)  # type: ignore[arg-type]
+
+
 def score_interval_svg(scores: Sequence[Mapping[str, object]], *, limit: int = 30) -> str:
-    """Elo score (dot) and 95% interval (line) per model, best first."""
+    """Elo score (dot) and 95% interval (line) per model, best first. A model whose
+    interval is not available is drawn as its dot alone."""
     rows = list(scores)[:limit]
     if not rows:
         return ""
-    lows = [float(row["ci_low"]) for row in rows]  # type: ignore[arg-type]
-    highs = [float(row["ci_high"]) for row in rows]  # type: ignore[arg-type]
+    lows = [_bound(row, "ci_low") for row in rows]
+    highs = [_bound(row, "ci_high") for row in rows]
     lo, hi = min(lows), max(highs)
     span = (hi - lo) or 1.0
 

@@ -7,6 +7,7 @@ field-level validation errors, so a bad file is refused whole and names the reco
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,8 +62,28 @@ def read_dataset_votes(raw: bytes, options: Mapping[str, Any]) -> VoteTable:
         raise ValidationError({"format": [str(exc)]}) from exc
 
 
+def _refuse_control_characters(table: VoteTable) -> None:
+    """Model names become database text: a NUL (which PostgreSQL cannot store) or another
+    control character is refused at the door, naming the first record that carries it."""
+    for index, name in enumerate(table.models):
+        bad = next((char for char in name if unicodedata.category(char) == "Cc"), None)
+        if bad is None:
+            continue
+        first = int(np.flatnonzero((table.model_a == index) | (table.model_b == index))[0])
+        where = f"vote {table.ids[first]}" if table.ids is not None else f"record {first + 1}"
+        raise ValidationError(
+            {
+                "file": [
+                    f"{where}: model name {name!r} contains the control character "
+                    f"U+{ord(bad):04X}; names must be printable text."
+                ]
+            }
+        )
+
+
 def summarise_votes(raw: bytes, options: Mapping[str, Any]) -> VoteSummary:
     table = read_dataset_votes(raw, options)
+    _refuse_control_characters(table)
     return VoteSummary(
         format=table.file_format,
         media_type=_MEDIA_TYPES.get(table.file_format, "application/octet-stream"),

@@ -1,12 +1,18 @@
 """One FilterSet per model, shared by the API and the pages."""
 
-import django_filters
+from typing import Any
 
+import django_filters
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from registry import selectors
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
     CloningIncident,
     Evidence,
+    IncidentDecision,
     LedgerEntry,
     ModelArtifact,
     ModelRelease,
@@ -76,7 +82,21 @@ class CloningIncidentFilter(django_filters.FilterSet):
         return queryset.filter(atlas_techniques__icontains=f'"{value}"')
 
 
+def _visible_incidents(request: HttpRequest | None) -> QuerySet[CloningIncident]:
+    return selectors.incident_list(user=getattr(request, "user", None))
+
+
+class VisibleIncidentFilter(django_filters.ModelChoiceFilter):
+    """Filter by an incident the user may see: an embargoed incident's id is refused
+    exactly as an unknown one is (400), so the filter reveals nothing about it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, queryset=_visible_incidents, **kwargs)
+
+
 class EvidenceFilter(django_filters.FilterSet):
+    incident = VisibleIncidentFilter()
+
     class Meta:
         model = Evidence
         fields = ["incident", "kind", "access_mode", "decision"]
@@ -88,3 +108,11 @@ class LedgerEntryFilter(django_filters.FilterSet):
     class Meta:
         model = LedgerEntry
         fields = ["action", "object_type", "object_id"]
+
+
+class DecisionFilter(django_filters.FilterSet):
+    incident = VisibleIncidentFilter()
+
+    class Meta:
+        model = IncidentDecision
+        fields = ["incident", "state", "proposed_status"]

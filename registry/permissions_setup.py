@@ -24,6 +24,8 @@ _REGISTRY_MODELS = [
     "organizationmembership",
     "fragilityanalysis",
     "itemscoreanalysis",
+    # reports.Report: every role reads reports (scoped like the incidents they are on).
+    "report",
 ]
 _ANALYST_MODELS = [
     "organization",

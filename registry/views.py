@@ -83,10 +83,15 @@ def _claim_words(answer: dict[str, Any], n_used: int) -> str:
             "No flip found within the search budget. This is not a certificate of "
             "robustness: the method finds upper bounds."
         )
+    checked = (
+        "verified by refitting"
+        if answer.get("verified")
+        else "not confirmed by the refit: treat as an estimate"
+    )
     return (
         f"Dropping {answer['votes_to_flip']:,} of {n_used:,} votes "
         f"({answer['fraction']:.2%}) overturns the claim: {answer['challenger']} "
-        f"overtakes {answer['model']} (verified by refitting)."
+        f"overtakes {answer['model']} ({checked})."
     )
 
 

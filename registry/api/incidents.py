@@ -25,7 +25,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import selectors, services
+from registry import filters, selectors, services
 from registry.api import serializers as s
 from registry.api import views
 from registry.api.serializers import validate_upload_size
@@ -398,7 +398,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     """Decision proposals; approve or reject one. The four-eyes rule lives in the service."""
 
     serializer_class = DecisionSerializer
-    filterset_fields = ["incident", "state", "proposed_status"]
+    filterset_class = filters.DecisionFilter
     ordering_fields = ["proposed_at"]
     ordering = ["proposed_at", "id"]
 

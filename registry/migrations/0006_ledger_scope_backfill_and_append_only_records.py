@@ -23,7 +23,7 @@ APPEND_ONLY_TABLES = [
 POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION registry_refuse_removal() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION '% rows are never removed (% refused)', TG_TABLE_NAME, TG_OP;
+    RAISE EXCEPTION '%% rows are never removed (%% refused)', TG_TABLE_NAME, TG_OP;
 END;
 $$ LANGUAGE plpgsql;
 """

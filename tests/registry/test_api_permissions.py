@@ -331,7 +331,13 @@ def test_embargoed_incident_and_evidence_do_not_exist_for_outsiders(
     assert listed_ids(user, "incidents") == (1, [embargoed.public_incident_id])
     assert listed_ids(user, "evidence") == (1, [embargoed.public_evidence_id])
     assert listed_ids(user, "incidents", embargoed="true") == (0, [])
-    assert listed_ids(user, "evidence", incident=embargoed.incident_id) == (0, [])
+    # Filtering by the embargoed id is refused exactly as an unknown id: no existence oracle.
+    hidden = client.get(f"{API}/evidence/", {"incident": embargoed.incident_id})
+    unknown = client.get(f"{API}/evidence/", {"incident": 999_999})
+    assert (hidden.status_code, unknown.status_code) == (400, 400)
+    assert hidden.json()["incident"][0].replace(str(embargoed.incident_id), "N") == (
+        unknown.json()["incident"][0].replace("999999", "N")
+    )
 
 
 @pytest.mark.parametrize("name", INSIDERS)
@@ -419,4 +425,5 @@ def test_unassigning_an_investigator_hides_the_embargoed_incident_from_them(
     assert response.status_code == 200
     assert client_for(irene).get(f"{API}/incidents/{incident.pk}/").status_code == 404
     assert Evidence.objects.filter(incident=incident).exists()
-    assert listed_ids(irene, "evidence", incident=incident.pk) == (0, [])
+    assert client_for(irene).get(f"{API}/evidence/", {"incident": incident.pk}).status_code == 400
+    assert incident.evidence.get().pk not in listed_ids(irene, "evidence")[1]
