@@ -6,7 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/v1/", include("registry.api.urls")),
+    path("api/v1/", include("config.api")),
     path("reports/", include("reports.urls")),
     path("", include("registry.urls")),
 ]

@@ -6,16 +6,12 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from registry.fragility.presenter import interval_bounds
+
 _ROW = 18
 _LABEL_WIDTH = 230
 _PLOT_WIDTH = 460
 _PAD = 40
-
-
-def _bound(row: Mapping[str, object], key: str) -> float:
-    """An interval end, or the score itself when the interval is not available (null)."""
-    value = row.get(key)
-    return float(row["elo"] if value is None else value)  # type: ignore[arg-type]
 
 
 def score_interval_svg(scores: Sequence[Mapping[str, object]], *, limit: int = 30) -> str:
@@ -24,8 +20,7 @@ def score_interval_svg(scores: Sequence[Mapping[str, object]], *, limit: int = 3
     rows = list(scores)[:limit]
     if not rows:
         return ""
-    lows = [_bound(row, "ci_low") for row in rows]
-    highs = [_bound(row, "ci_high") for row in rows]
+    lows, highs = zip(*(interval_bounds(row) for row in rows), strict=True)
     lo, hi = min(lows), max(highs)
     span = (hi - lo) or 1.0
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from registry import services
+from registry.analyses import analysis_request
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
@@ -176,8 +177,6 @@ def load_demo() -> AbstractBaseUser:
 
 def queue_demo_analyses(actor: AbstractBaseUser) -> int:
     """Queue an analysis for the demo dataset and each of its claims that has none."""
-    from registry.analyses import analysis_request
-
     queued = 0
     dataset = VoteDataset.objects.filter(benchmark__slug="llmfao").first()
     if dataset is None:

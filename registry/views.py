@@ -10,10 +10,11 @@ from django.utils.safestring import mark_safe
 
 from registry import selectors
 from registry.charts import score_interval_svg
-from registry.fragility.cli import describe_flip
+from registry.fragility.presenter import claim_verdict, flip_sentence, score_rows
+from registry.history import history_rows
 from registry.item_claims import item_verdict
 from registry.ledger import ledger_head
-from registry.models import FragilityAnalysis, LedgerEntry
+from registry.models import FragilityAnalysis
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -34,7 +35,7 @@ def _analysis_context(analysis: FragilityAnalysis | None) -> dict[str, Any]:
     flips = [
         {
             **row,
-            "words": describe_flip(row, n_used),
+            "words": flip_sentence(row, n_used),
             "share": f"{row['fraction']:.2%}" if row["fraction"] is not None else "",
         }
         for row in results["fragility"]
@@ -44,6 +45,7 @@ def _analysis_context(analysis: FragilityAnalysis | None) -> dict[str, Any]:
         "results": results,
         "flips": flips,
         "top_flips": [row for row in flips if row["kind"] == "top_k"],
+        "scores": score_rows(results["scores"]),
         # Built from numbers and escaped names only (see registry.charts).
         "chart": mark_safe(score_interval_svg(results["scores"])),
     }
@@ -61,38 +63,14 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     analysis = selectors.latest_done_analysis(claim)
     context = {"claim": claim, "dataset": claim.dataset, **_analysis_context(analysis)}
     if analysis is not None and analysis.claim_answer and analysis.results:
-        context["claim_words"] = _claim_words(
-            analysis.claim_answer, analysis.results["fit"]["n_votes_used"]
-        )
+        n_used = analysis.results["fit"]["n_votes_used"]
+        context["claim_words"] = claim_verdict(analysis.claim_answer, n_used).sentence
     item_analysis = selectors.item_analysis_list().filter(claim=claim).first()
     if item_analysis is not None:
         item_analysis.claim = claim  # already loaded with its releases
         context["item_analysis"] = item_analysis
         context["item_words"] = item_verdict(item_analysis)
     return render(request, "registry/claim_detail.html", context)
-
-
-def _claim_words(answer: dict[str, Any], n_used: int) -> str:
-    """The claim's verdict in one sentence."""
-    if not answer.get("answerable"):
-        return f"Not answered: {answer.get('reason', 'unknown reason')}."
-    if not answer.get("holds_on_full_data"):
-        return "The claim does not hold even on the full data."
-    if answer.get("votes_to_flip") is None:
-        return (
-            "No flip found within the search budget. This is not a certificate of "
-            "robustness: the method finds upper bounds."
-        )
-    checked = (
-        "verified by refitting"
-        if answer.get("verified")
-        else "not confirmed by the refit: treat as an estimate"
-    )
-    return (
-        f"Dropping {answer['votes_to_flip']:,} of {n_used:,} votes "
-        f"({answer['fraction']:.2%}) overturns the claim: {answer['challenger']} "
-        f"overtakes {answer['model']} ({checked})."
-    )
 
 
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -106,20 +84,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "evidence": evidence,
         "decisions": selectors.decision_list(user=request.user).filter(incident=incident),
         "replies": selectors.reply_list(user=request.user).filter(incident=incident),
-        "timeline": [
-            _timeline_row(entry)
-            for entry in selectors.incident_timeline(user=request.user, incident=incident)
-        ],
+        "timeline": history_rows(selectors.incident_timeline(user=request.user, incident=incident)),
     }
     return render(request, "registry/incident_detail.html", context)
-
-
-def _timeline_row(entry: LedgerEntry) -> dict[str, Any]:
-    # The move's reason lives under the snapshot's "_context", which templates cannot read.
-    context = entry.snapshot.get("_context", {})
-    return {
-        "entry": entry,
-        "from": context.get("from", ""),
-        "to": context.get("to", ""),
-        "why": context.get("reason") or context.get("note") or "",
-    }

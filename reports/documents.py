@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from registry.cloning import atlas
+from registry.fragility import presenter
 from registry.ledger import GENESIS_HASH, ledger_head
 from registry.models import (
     BenchmarkClaim,
@@ -148,13 +149,14 @@ def _score_rows(results: dict[str, Any]) -> list[ScoreRow]:
         elo = row["elo"] if row["elo"] is not None else 0.0
         # The engine writes None for an interval it could not bound (no MLE); the chart
         # then shows the point alone rather than an invented interval.
+        low, high = presenter.interval_bounds(row)
         rows.append(
             {
                 "model": row["model"],
                 "score": row["score"] if row["score"] is not None else 0.0,
                 "elo": elo,
-                "ci_low": row["ci_low"] if row["ci_low"] is not None else elo,
-                "ci_high": row["ci_high"] if row["ci_high"] is not None else elo,
+                "ci_low": low,
+                "ci_high": high,
                 "rank": row["rank"],
                 "rank_ub": row["rank_ub"],
             }
@@ -413,24 +415,14 @@ def _incident_parts(report: Report, head_seq: int) -> tuple[str, IncidentSection
 
 
 def claim_verdict(analysis: FragilityAnalysis | None) -> tuple[str, int | None, float | None]:
-    """A claim's fragility verdict in words, with votes to flip and their share.
-
-    *Fragile* means the engine found, and an exact refit confirmed, a set of dropped
-    votes within its search budget (by default 1% of the votes) that overturns the claim;
-    *robust within the search budget* means none was found (not a certificate: the AMIP
-    search of Broderick, Giordano and Meager 2020 gives upper bounds only).
-    """
+    """A claim's fragility verdict word, with votes to flip and their share; the words
+    and their definitions are the presenter's (``registry.fragility.presenter``)."""
     if analysis is None:
-        return "not analysed", None, None
-    answer = analysis.claim_answer or {}
-    if not answer.get("answerable"):
-        return f"not answerable: {answer.get('reason', 'no claim answer')}", None, None
-    if not answer.get("holds_on_full_data"):
-        return "does not hold on the full data", None, None
-    votes, fraction = answer.get("votes_to_flip"), answer.get("fraction")
-    if votes is not None and answer.get("verified"):
-        return "fragile", votes, fraction
-    return "robust within the search budget", None, None
+        verdict = presenter.claim_verdict(None, None)
+    else:
+        n_used = (analysis.results or {}).get("fit", {}).get("n_votes_used")
+        verdict = presenter.claim_verdict(analysis.claim_answer or {}, n_used)
+    return verdict.word, verdict.votes_to_flip, verdict.fraction
 
 
 def _period_bounds(report: Report) -> tuple[dt.datetime, dt.datetime]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.fragility.analysis import AnalysisOptions, analyze
+from registry.fragility.presenter import flip_sentence
 from registry.fragility.votes import FORMATS, ColumnMapping, VoteFileError, WinnerValues
 
 # A decoded analysis result (the README's "Result schema"): values are whatever JSON holds.
@@ -83,7 +84,7 @@ def format_table(result: JsonObject) -> str:
         " certificates of robustness):",
     ]
     n_used = result["fit"]["n_votes_used"]
-    lines += ["  " + describe_flip(row, n_used) for row in result["fragility"]]
+    lines += ["  " + flip_sentence(row, n_used) for row in result["fragility"]]
     for row in result.get("random_drop_baseline", []):
         rate = "n/a" if row["rate"] is None else f"{row['rate']:.0%}"
         lines.append(
@@ -120,22 +121,6 @@ def _leaderboard_lines(scores: Sequence[JsonObject]) -> list[str]:
             f"{_fmt(row['elo']):>7}  [{_fmt(row['ci_low']):>8}, {_fmt(row['ci_high']):>8}]"
         )
     return lines
-
-
-def describe_flip(row: JsonObject, n_used: int) -> str:
-    """One fragility line in words."""
-    winner, challenger = row["pair"]
-    label = f"top-{row['k']}" if row["kind"] == "top_k" else f"rank {row['k']} vs {row['k'] + 1}"
-    if row["votes_to_flip"] is None:
-        return (
-            f"{label}: no flip within the budget; {winner} stays above {challenger} as far"
-            " as searched (robustness not certified)"
-        )
-    count = int(row["votes_to_flip"])
-    return (
-        f"{label}: dropping {count:,} of {n_used:,} votes ({row['fraction']:.2%}) puts"
-        f" {challenger} above {winner}"
-    )
 
 
 def _fmt(value: object) -> str:

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.response import Response
 
-from registry.api.urls import router
+from config.api import router
 from registry.models import CloningIncident, Evidence, LedgerEntry
 from tests.factories import CloningIncidentFactory, EvidenceFactory
 from tests.registry.api_records import (

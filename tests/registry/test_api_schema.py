@@ -9,7 +9,7 @@ import yaml
 from django.core.management import call_command
 from django.test import Client
 
-from registry.api.urls import router
+from config.api import router
 
 pytestmark = pytest.mark.django_db
 

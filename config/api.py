@@ -1,3 +1,7 @@
+"""The REST API's router: every app's viewsets under /api/v1/. It lives in config so that
+no app imports another's API (reports builds on the registry; the registry knows nothing
+of reports)."""
+
 from rest_framework.routers import DefaultRouter
 
 from registry.api import incidents, views
