@@ -16,9 +16,11 @@ from django.test import Client
 
 from registry.models import (
     BenchmarkClaim,
+    CloningIncident,
     Evidence,
     FragilityAnalysis,
     LedgerEntry,
+    ModelRelease,
     VoteDataset,
 )
 from registry.services import organization_create
@@ -28,6 +30,7 @@ from tests.factories import (
     CloningIncidentFactory,
     EvidenceFactory,
     ModelReleaseFactory,
+    OrganizationFactory,
     VoteDatasetFactory,
 )
 from tests.markers import requires_postgres
@@ -234,3 +237,62 @@ def test_every_admin_change_form_shows_the_records_ledger_history(adam: User) ->
     assert [row.entry.action for row in page.context["rows"]] == ["create", "update"]
     assert "<del></del> → <ins>FR</ins>" in " ".join(content.split())
     assert "<ins>FR</ins>" in content
+
+
+def test_a_release_saved_in_the_admin_with_its_lineage_is_one_entry(adam: User) -> None:
+    organization, base = OrganizationFactory(), ModelReleaseFactory()
+    response = client(adam).post(
+        "/admin/registry/modelrelease/add/",
+        {
+            "organization": organization.pk,
+            "name": "Derived",
+            "version": "1",
+            "access": "open_weights",
+            "modality": "text",
+            "lineage-TOTAL_FORMS": "1",
+            "lineage-INITIAL_FORMS": "0",
+            "lineage-0-base": base.pk,
+            "lineage-0-relation": "fine_tuned_from",
+            "artifacts-TOTAL_FORMS": "0",
+            "artifacts-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    release = ModelRelease.objects.get(name="Derived")
+    assert list(release.lineage.values_list("base", "relation")) == [(base.pk, "fine_tuned_from")]
+    (entry,) = entries_about(release)
+    assert entry.action == "create"
+    assert entry.snapshot["_context"]["lineage"] == [
+        {"base": base.pk, "relation": "fine_tuned_from"}
+    ]
+
+
+def test_an_investigator_reporting_in_the_admin_is_assigned_and_cannot_assign_a_viewer(
+    ivan: User, vera: User
+) -> None:
+    release = ModelReleaseFactory()
+    fields = {
+        "title": "Seen in the logs",
+        "suspect_name": "Copycat",
+        "original_release": release.pk,
+        "reporting_organization": release.organization.pk,
+        "summary": "s",
+        "evidentiary_level": "alleged",
+        "atlas_techniques": "[]",
+        "evidence-TOTAL_FORMS": "0",
+        "evidence-INITIAL_FORMS": "0",
+        "decisions-TOTAL_FORMS": "0",
+        "decisions-INITIAL_FORMS": "0",
+        "replies-TOTAL_FORMS": "0",
+        "replies-INITIAL_FORMS": "0",
+    }
+    refused = client(ivan).post(
+        "/admin/registry/cloningincident/add/", {**fields, "investigators": [vera.pk]}, follow=True
+    )
+    assert "vera does not have the investigator role" in refused.content.decode().lower()
+    assert not CloningIncident.objects.exists()
+    added = client(ivan).post("/admin/registry/cloningincident/add/", fields)
+    assert added.status_code == 302
+    incident = CloningIncident.objects.get()
+    assert list(incident.investigators.all()) == [ivan]
+    assert incident.created_by == ivan
