@@ -95,23 +95,30 @@ def record_change[M: models.Model](
     extra: dict[str, Any] | None = None,
     force: bool = False,
     action: str = "update",
-) -> bool:
-    """Apply ``fields`` to ``instance``, validate, save and ledger it (inside ``writing()``).
+) -> M:
+    """Apply ``fields`` to the row of ``instance``, validate, save and ledger it (inside
+    ``writing()``); the saved row is returned.
 
-    A change that changes nothing saves and appends nothing and returns False, unless
-    ``force`` (the caller changed related rows the ledger entry describes in ``extra``).
+    The row is locked and read again first, and only ``fields`` are written: a change
+    made meanwhile by another writer (a status move, say) is kept, not overwritten with
+    the caller's stale copy. A change that changes nothing saves and appends nothing,
+    unless ``force`` (the caller changed related rows the entry describes in ``extra``).
     """
     m2m = m2m or {}
-    if not force and not _changed(instance, fields, m2m):
-        return False
+    locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+    if not force and not _changed(locked, fields, m2m):
+        return locked
     for name, value in fields.items():
-        setattr(instance, name, value)
-    instance.full_clean()
-    instance.save()
+        setattr(locked, name, value)
+    locked.full_clean()
+    stamped = [
+        field.name for field in locked._meta.concrete_fields if getattr(field, "auto_now", False)
+    ]
+    locked.save(update_fields=[*fields, *stamped] if fields else stamped or None)
     for name, values in m2m.items():
-        getattr(instance, name).set(values)
-    ledger_append(instance=instance, action=action, actor=actor, scope=scope, extra=extra)
-    return True
+        getattr(locked, name).set(values)
+    ledger_append(instance=locked, action=action, actor=actor, scope=scope, extra=extra)
+    return locked
 
 
 def status_move(

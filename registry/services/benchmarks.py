@@ -22,5 +22,4 @@ def benchmark_update(
 ) -> Benchmark:
     require_role(actor, ANALYST, doing="change benchmarks")
     with writing():
-        record_change(instance=benchmark, actor=actor, fields=fields, scope=PUBLIC)
-    return benchmark
+        return record_change(instance=benchmark, actor=actor, fields=fields, scope=PUBLIC)

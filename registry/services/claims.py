@@ -56,8 +56,7 @@ def claim_update(
     require_role(actor, ANALYST, doing="change claims")
     refuse_status(fields, how=_HOW)
     with writing():
-        record_change(instance=claim, actor=actor, fields=fields, scope=PUBLIC)
-    return claim
+        return record_change(instance=claim, actor=actor, fields=fields, scope=PUBLIC)
 
 
 def claim_transition(

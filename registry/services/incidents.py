@@ -117,11 +117,13 @@ def incident_update(
     refuse_status(fields, how=_HOW)
     m2m = {} if investigators is None else {"investigators": _check_investigators(investigators)}
     with writing():
-        locked = lock_incident(incident)
-        record_change(
-            instance=locked, actor=actor, fields=fields, m2m=m2m, scope=incident_scope(locked)
+        return record_change(
+            instance=incident,
+            actor=actor,
+            fields=fields,
+            m2m=m2m,
+            scope=incident_scope(incident),
         )
-    return locked
 
 
 def incident_transition(

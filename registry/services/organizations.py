@@ -22,8 +22,7 @@ def organization_update(
 ) -> Organization:
     require_role(actor, ANALYST, doing="change organizations")
     with writing():
-        record_change(instance=organization, actor=actor, fields=fields, scope=PUBLIC)
-    return organization
+        return record_change(instance=organization, actor=actor, fields=fields, scope=PUBLIC)
 
 
 def membership_create(

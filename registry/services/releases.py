@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from registry.ledger import PUBLIC
+from registry.ledger import PUBLIC, ledger_append
 from registry.models import ModelArtifact, ModelLineage, ModelRelease
 from registry.roles import ANALYST, AnyUser
 from registry.services._base import record_change, record_insert, require_role, writing
@@ -66,15 +66,12 @@ def release_create(
         release.full_clean()
         release.save()
         _replace_lineage(release, pairs)
-        # The entry is appended by record_change so that it carries the lineage.
-        record_change(
+        ledger_append(
             instance=release,
+            action="create",
             actor=actor,
-            fields={},
             scope=PUBLIC,
             extra={"lineage": _lineage_key(pairs)},
-            force=True,
-            action="create",
         )
     return release
 
@@ -94,7 +91,7 @@ def release_update(
         lineage_changed = new_lineage != _current_lineage(release)
         if pairs is not None and lineage_changed:
             _replace_lineage(release, pairs)
-        record_change(
+        return record_change(
             instance=release,
             actor=actor,
             fields=fields,
@@ -102,7 +99,6 @@ def release_update(
             extra={"lineage": new_lineage},
             force=lineage_changed,
         )
-    return release
 
 
 def artifact_create(*, actor: AnyUser | None, fields: Mapping[str, Any]) -> ModelArtifact:

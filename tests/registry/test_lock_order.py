@@ -1,0 +1,73 @@
+"""One lock order: every writing transaction takes the ledger lock before any row lock,
+so concurrent writers queue instead of deadlocking (PostgreSQL; SQLite serialises all
+writers anyway)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+
+from registry.analyses import analysis_request
+from registry.ledger import ledger_verify
+from registry.models import BenchmarkClaim, LedgerEntry
+from registry.services import claim_update
+from tests.factories import BenchmarkClaimFactory, VoteDatasetFactory
+from tests.markers import requires_postgres
+
+
+def run_at_once(jobs: list[Callable[[], object]]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            job()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claim_edits_and_analysis_requests_never_deadlock(
+    alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of 10 claims gets one analysis request and three PATCHes, all at once. Before
+    the one lock order, a PATCH took the claim row and then the ledger lock while a request
+    took the ledger lock and then the claim row: PostgreSQL found deadlocks."""
+    import registry.tasks
+
+    # No worker here: publishing the job is not what is tested.
+    monkeypatch.setattr(registry.tasks.run_fragility_analysis, "delay", lambda *args: None)
+    dataset = VoteDatasetFactory()
+    claims = [
+        BenchmarkClaimFactory(benchmark=dataset.benchmark, dataset=dataset) for _ in range(10)
+    ]
+    jobs: list[Callable[[], object]] = []
+    for claim in claims:
+        jobs.append(lambda claim=claim: analysis_request(actor=alice, claim=claim))
+        for n in range(3):
+            jobs.append(
+                lambda claim=claim, n=n: claim_update(
+                    actor=alice,
+                    claim=BenchmarkClaim.objects.get(pk=claim.pk),
+                    fields={"statement": f"Edit {n}"},
+                )
+            )
+    assert run_at_once(jobs) == []
+    assert set(BenchmarkClaim.objects.values_list("status", flat=True)) == {"under_analysis"}
+    assert LedgerEntry.objects.filter(action="status_change").count() == len(claims)
+    assert ledger_verify() is None
