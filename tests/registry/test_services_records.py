@@ -34,6 +34,7 @@ from tests.factories import (
     VoteDatasetFactory,
 )
 from tests.markers import requires_postgres
+from tests.registry.test_ledger import delete_ledger_rows_past_the_triggers
 
 pytestmark = [pytest.mark.django_db]
 
@@ -190,14 +191,7 @@ def test_verify_ledger_fails_when_the_ledger_was_emptied_behind_the_registry(
     alice: User,
 ) -> None:
     organization_create(actor=alice, fields={"name": "Acme", "slug": "acme"})
-    table = LedgerEntry._meta.db_table
-    with connection.cursor() as cursor:
-        # What an operator with database access could do, past the triggers.
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        else:
-            cursor.execute("DROP TRIGGER registry_ledgerentry_no_delete")
-        cursor.execute(f"DELETE FROM {table}")
+    delete_ledger_rows_past_the_triggers()
     with pytest.raises(CommandError, match="Ledger is empty, but the registry holds records"):
         call_command("verify_ledger")
 
