@@ -183,6 +183,9 @@ def test_postgresql_refuses_to_truncate_the_ledger(alice: User) -> None:
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
+        # Fire the deferred foreign-key checks of the inserts above first: PostgreSQL will
+        # not truncate a table with pending trigger events, which would hide our trigger.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"TRUNCATE {LedgerEntry._meta.db_table} CASCADE")
     assert LedgerEntry.objects.count() == 1
 
