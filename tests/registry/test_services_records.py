@@ -178,15 +178,12 @@ def test_the_database_refuses_to_delete_evidence() -> None:
 @requires_postgres
 def test_postgresql_refuses_to_truncate_the_ledger(alice: User) -> None:
     organization_create(actor=alice, fields={"name": "Acme", "slug": "acme"})
-    with (
-        pytest.raises(DatabaseError, match="never removed"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
+    with connection.cursor() as cursor:
         # Fire the deferred foreign-key checks of the inserts above first: PostgreSQL will
         # not truncate a table with pending trigger events, which would hide our trigger.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {LedgerEntry._meta.db_table} CASCADE")
+        with pytest.raises(DatabaseError, match="never removed"), transaction.atomic():
+            cursor.execute(f"TRUNCATE {LedgerEntry._meta.db_table} CASCADE")
     assert LedgerEntry.objects.count() == 1
 
 
