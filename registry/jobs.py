@@ -212,15 +212,23 @@ class JobRunner[R]:
         """Compute and record a row this worker claimed as ``attempt``."""
         job = JobAttempt(self.model, self.statuses, pk, attempt)
         try:
-            self.finish(job, self.compute(job))
-        except SupersededError:
-            logger.info("%s %s attempt %s was superseded; stopped", self.label, pk, attempt)
+            self._produce(job)
         except self.transient as exc:
+            # Also when recording a failure met one: the retry meets the error again
+            # and records it then.
             if self._hand_back(job, exc):
                 raise
+
+    def _produce(self, job: JobAttempt) -> None:
+        try:
+            self.finish(job, self.compute(job))
+        except SupersededError:
+            logger.info("%s %s attempt %s was superseded", self.label, job.pk, job.number)
+        except self.transient:
+            raise
         except Exception as exc:
-            logger.exception("%s %s attempt %s failed", self.label, pk, attempt)
-            self.fail(pk, attempt, job_error_message(exc))
+            logger.exception("%s %s attempt %s failed", self.label, job.pk, job.number)
+            self.fail(job.pk, job.number, job_error_message(exc))
 
     def finish(self, job: JobAttempt, result: R) -> bool:
         """Record the result in one short transaction; False when another attempt owns

@@ -177,6 +177,34 @@ def test_an_error_while_recording_the_result_fails_the_job_and_leaves_no_file(
 
 
 @pytest.mark.django_db
+def test_a_transient_error_while_recording_a_failure_hands_the_job_back_for_the_retry(
+    kind: JobKind, requested: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kind.module, kind.name, _raise(RuntimeError("the engine gave up")))
+    real_append = registry.jobs.ledger_append
+    refusals: list[str] = []
+
+    def locked_once(*, instance: Any, action: str, **kwargs: Any) -> Any:
+        if action == "fail" and not refusals:
+            refusals.append(action)
+            raise OperationalError("database is locked")
+        return real_append(instance=instance, action=action, **kwargs)
+
+    monkeypatch.setattr(registry.jobs, "ledger_append", locked_once)
+    with pytest.raises(OperationalError):
+        kind.run(requested)
+    assert (kind.row(requested).status, kind.ledger_actions(requested)) == ("pending", ["request"])
+    kind.run(requested)  # the retry meets the same error and records it this time
+    row = kind.row(requested)
+    assert (row.status, row.attempts, row.error) == (
+        "failed",
+        2,
+        "RuntimeError: the engine gave up",
+    )
+    assert kind.ledger_actions(requested) == ["request", "fail"]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
 def test_a_transient_error_hands_the_job_back_and_the_retry_finishes_it(
     kind: JobKind, requested: int, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
