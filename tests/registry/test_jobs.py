@@ -3,7 +3,8 @@ reports fail, hand back and retry the same way.
 
 Alice requests analyses; Ivan, an investigator, requests his incident's report. Each test
 breaks one step of the job (the engine, the PDF renderer, the ledger, the database
-connection, the timestamp authority) and checks where the row ends: never left running.
+connection) and checks where the row ends: never left running. The timestamp authority's
+transient error is ``tests/reports/test_reports_build.py``'s.
 """
 
 from __future__ import annotations
