@@ -1,36 +1,35 @@
 """Services for fragility analyses: request one, run it, record its result.
 
-The job's state is the ``FragilityAnalysis`` row. A worker claims it with a
-conditional UPDATE (PENDING -> RUNNING), so a duplicate delivery of the task does
-nothing; the engine runs outside any transaction; the result is written in one
-short transaction with its ledger entry. A sweep re-queues rows left RUNNING by a
-worker that died.
+The job's state is the ``FragilityAnalysis`` row, run by ``registry.jobs.JobRunner``:
+a worker claims it with a conditional UPDATE (PENDING -> RUNNING), so a duplicate
+delivery of the task does nothing; the engine runs outside any transaction; the result
+is written in one short transaction with its ledger entry, and any error fails the row
+with its message. A sweep re-queues rows left RUNNING by a worker that died.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from registry.datasets import read_dataset_votes
 from registry.errors import ConflictError
 from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
-from registry.fragility.votes import VoteFileError
-from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs_stale
+from registry.jobs import DATABASE_TRANSIENT_ERRORS, JobAttempt, JobRunner, JobStatuses
 from registry.ledger import PUBLIC, ledger_append
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
 from registry.roles import ANALYST, AnyUser, recorded_user
 from registry.services._base import require_role, writing
 from registry.services.claims import claim_transition
 
-logger = logging.getLogger(__name__)
+# Errors worth another try (the database's); anything else fails the analysis.
+TRANSIENT_ERRORS = DATABASE_TRANSIENT_ERRORS
 
 DEFAULT_PARAMETERS: dict[str, Any] = {
     "ties": "half",
@@ -115,45 +114,62 @@ def _set_claim_status(claim: BenchmarkClaim, status: str, actor: AnyUser | None)
     claim_transition(claim=claim, to_status=status, actor=actor, reason="fragility analysis")
 
 
-_PENDING = FragilityAnalysis.Status.PENDING
-_RUNNING = FragilityAnalysis.Status.RUNNING
-_UNFINISHED = (_PENDING, _RUNNING)
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """What the engine answered: the leaderboard's fragility and, for a claim, the claim's."""
+
+    results: dict[str, Any]
+    claim_answer: dict[str, Any] | None
+
+
+def _compute(job: JobAttempt) -> AnalysisOutcome:
+    analysis = FragilityAnalysis.objects.select_related("dataset__file", "claim").get(pk=job.pk)
+    dataset = analysis.dataset
+    with dataset.file.content.open("rb") as handle:
+        raw = handle.read()
+    votes = read_dataset_votes(raw, dataset.read_options)
+    options = _options(analysis)
+    results = analyze(votes, options, progress=_progress_writer(job))
+    claim_answer = None
+    if analysis.claim is not None:
+        claim_answer = claim_fragility(
+            Arena(votes, ties=options.ties, budget=options.budget), analysis.claim
+        )
+    return AnalysisOutcome(results=results, claim_answer=claim_answer)
+
+
+def _record(analysis: FragilityAnalysis, outcome: AnalysisOutcome) -> None:
+    analysis.results = outcome.results
+    analysis.claim_answer = outcome.claim_answer
+    analysis.engine_version = ENGINE_VERSION
+    claim = analysis.claim
+    if claim is not None and claim.status == BenchmarkClaim.Status.UNDER_ANALYSIS:
+        _set_claim_status(claim, BenchmarkClaim.Status.ANALYSED, None)
+
+
+ANALYSIS_JOBS = JobRunner(
+    model=FragilityAnalysis,
+    statuses=JobStatuses(
+        pending=FragilityAnalysis.Status.PENDING,
+        running=(FragilityAnalysis.Status.RUNNING,),
+        done=FragilityAnalysis.Status.DONE,
+        failed=FragilityAnalysis.Status.FAILED,
+    ),
+    compute=_compute,
+    record=_record,
+    scope=lambda analysis: PUBLIC,
+    transient=TRANSIENT_ERRORS,
+)
 
 
 def analysis_claim(*, analysis_id: int) -> int | None:
     """Take a pending analysis for this worker: its attempt number, or None if not ours."""
-    return job_claim(
-        FragilityAnalysis, pk=analysis_id, pending=_PENDING, running=_RUNNING, progress=0
-    )
+    return ANALYSIS_JOBS.claim(analysis_id)
 
 
 def analysis_run(*, analysis_id: int) -> None:
     """Claim, compute (outside any transaction) and record one analysis."""
-    attempt = analysis_claim(analysis_id=analysis_id)
-    if attempt is None:
-        logger.info("analysis %s already taken or finished; nothing to do", analysis_id)
-        return
-    analysis = FragilityAnalysis.objects.select_related("dataset__file", "claim").get(
-        pk=analysis_id
-    )
-    try:
-        results, claim_answer = _compute(analysis, attempt)
-        _finish(analysis, attempt, results=results, claim_answer=claim_answer)
-    except OperationalError:
-        # Transient (a lost or locked database): hand the row back so the task's
-        # retry can claim it again, then let Celery retry.
-        job_update(
-            FragilityAnalysis, pk=analysis_id, attempt=attempt, running=[_RUNNING], status=_PENDING
-        )
-        raise
-    except (ValidationError, VoteFileError, ValueError) as exc:
-        _finish(analysis, attempt, error=_message(exc))
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return str(exc)
+    ANALYSIS_JOBS.run(analysis_id)
 
 
 def _options(analysis: FragilityAnalysis) -> AnalysisOptions:
@@ -169,7 +185,7 @@ def _options(analysis: FragilityAnalysis) -> AnalysisOptions:
     )
 
 
-def _progress_writer(analysis_id: int, attempt: int) -> Any:
+def _progress_writer(job: JobAttempt) -> Any:
     last = {"percent": -1, "at": 0.0}
 
     def write(percent: int) -> None:
@@ -178,32 +194,9 @@ def _progress_writer(analysis_id: int, attempt: int) -> Any:
         if percent != 100 and (percent == last["percent"] or now - last["at"] < 1.0):
             return
         last.update(percent=percent, at=now)
-        job_update(
-            FragilityAnalysis,
-            pk=analysis_id,
-            attempt=attempt,
-            running=[_RUNNING],
-            progress=min(percent, 99),
-        )
+        job.update(progress=min(percent, 99))
 
     return write
-
-
-def _compute(
-    analysis: FragilityAnalysis, attempt: int
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    dataset = analysis.dataset
-    with dataset.file.content.open("rb") as handle:
-        raw = handle.read()
-    votes = read_dataset_votes(raw, dataset.read_options)
-    options = _options(analysis)
-    results = analyze(votes, options, progress=_progress_writer(analysis.pk, attempt))
-    claim_answer = None
-    if analysis.claim is not None:
-        claim_answer = claim_fragility(
-            Arena(votes, ties=options.ties, budget=options.budget), analysis.claim
-        )
-    return results, claim_answer
 
 
 def claim_fragility(arena: Arena, claim: BenchmarkClaim) -> dict[str, Any]:
@@ -229,55 +222,9 @@ def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[st
     return {"answerable": True, "model": model, "holds_on_full_data": holds, **row}
 
 
-def _finish(
-    analysis: FragilityAnalysis,
-    attempt: int,
-    *,
-    results: dict[str, Any] | None = None,
-    claim_answer: dict[str, Any] | None = None,
-    error: str = "",
-) -> bool:
-    """Record the outcome in one short transaction; False when another attempt owns it."""
-    with writing():
-        locked = FragilityAnalysis.objects.select_for_update().get(pk=analysis.pk)
-        if locked.attempts != attempt or locked.status not in _UNFINISHED:
-            logger.info("analysis %s attempt %s was superseded; discarded", analysis.pk, attempt)
-            return False
-        locked.status = FragilityAnalysis.Status.FAILED if error else FragilityAnalysis.Status.DONE
-        locked.progress = 100
-        locked.results = results
-        locked.claim_answer = claim_answer
-        locked.error = error
-        locked.engine_version = ENGINE_VERSION
-        locked.finished_at = timezone.now()
-        locked.save()
-        action = "fail" if error else "complete"
-        ledger_append(instance=locked, action=action, actor=None, scope=PUBLIC)
-        claim = locked.claim
-        if claim is not None and not error and claim.status == BenchmarkClaim.Status.UNDER_ANALYSIS:
-            _set_claim_status(claim, BenchmarkClaim.Status.ANALYSED, None)
-    return True
-
-
 def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
-    """Put analyses whose worker died (or whose message was lost) back in the queue.
-
-    acks_late redelivers on a broker that supports it; the filesystem transport may
-    not. After ``MAX_ATTEMPTS`` the analysis fails instead of looping.
-    """
+    """Put analyses whose worker died (or whose message was lost) back in the queue;
+    after ``MAX_ATTEMPTS`` the analysis fails instead of looping."""
     from registry.tasks import run_fragility_analysis
 
-    stale = jobs_stale(
-        FragilityAnalysis, pending=_PENDING, running=[_RUNNING], older_than=older_than
-    )
-    requeued: list[int] = []
-    for analysis in stale:
-        if analysis.attempts >= MAX_ATTEMPTS:
-            _finish(
-                analysis, analysis.attempts, error=f"Gave up after {analysis.attempts} attempts."
-            )
-            continue
-        if job_requeue(FragilityAnalysis, analysis, pending=_PENDING):
-            run_fragility_analysis.delay(analysis.pk)
-            requeued.append(analysis.pk)
-    return requeued
+    return ANALYSIS_JOBS.requeue_stale(older_than=older_than, enqueue=run_fragility_analysis.delay)

@@ -5,8 +5,9 @@ every item. An analyst uploads those paired scores (``item_id,score_a,score_b``,
 claiming release); the engine (``registry.fragility.item_claims``) answers with the mean paired
 difference, its bootstrap interval, the exact McNemar p-value for 0/1 scores, and the fewest
 items whose removal reverses the sign. The computation is fast and deterministic for given
-bytes, rounds and seed, so it runs in the request, outside the writing transaction; the file,
-the result row and its ledger entry are then recorded in one short transaction.
+bytes, rounds and seed, so it runs in the request, outside the writing transaction; the file
+is written next, and its row, the result row and its ledger entry are then recorded in one
+short transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
+from registry.blobs import blob_write
 from registry.fragility import ENGINE_VERSION
 from registry.fragility.item_claims import ItemScoreFileError, item_claim, read_item_scores
 from registry.ledger import PUBLIC
@@ -26,7 +28,7 @@ from registry.roles import ANALYST, AnyUser, recorded_user
 from registry.selectors import item_analysis_list
 from registry.services._base import record_insert, require_role, writing
 from registry.services.claims import claim_transition
-from registry.services.files import stored_file_put
+from registry.services.files import stored_file_record
 
 # Pairwise leaderboards answer "beats" claims from votes (fragility analyses), not items.
 ITEM_SCORED_BENCHMARKS = (Benchmark.Kind.STATIC, Benchmark.Kind.LLM_JUDGE)
@@ -79,9 +81,10 @@ def item_analysis_record(
         "seed": seed,
         "engine_version": ENGINE_VERSION,
     }
+    blob = blob_write(content=content)  # before the transaction: see registry.blobs
     try:
         with writing():
-            stored = stored_file_put(content=content, media_type=_media_type(filename))
+            stored = stored_file_record(blob=blob, media_type=_media_type(filename))
             analysis = record_insert(
                 model=ItemScoreAnalysis,
                 actor=actor,

@@ -3,17 +3,17 @@
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 
-from registry.analyses import analyses_requeue_stuck, analysis_run
+from registry.analyses import TRANSIENT_ERRORS, analyses_requeue_stuck, analysis_run
+from registry.jobs import MAX_ATTEMPTS
 
 
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
-    max_retries=5,
+    max_retries=MAX_ATTEMPTS,
 )
 def run_fragility_analysis(analysis_id: int) -> None:
     analysis_run(analysis_id=analysis_id)

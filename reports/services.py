@@ -1,11 +1,12 @@
 """Services for signed reports: request one, build it (render, sign, store), verify one.
 
-The job's state is the ``Report`` row. A worker claims it with a conditional UPDATE
-(PENDING -> RENDERING) and notes the attempt number it claimed; every later write is
-conditional on that attempt still owning the row, so a duplicate delivery does nothing
-and a worker that was given up for dead cannot overwrite its successor's result.
-Rendering and signing run outside any transaction; the finished file is recorded in one
-short transaction with its ledger entry. A sweep re-queues rows whose worker died.
+The job's state is the ``Report`` row, run by ``registry.jobs.JobRunner``: a worker
+claims it with a conditional UPDATE (PENDING -> RENDERING) and notes the attempt number
+it claimed; every later write is conditional on that attempt still owning the row, so a
+duplicate delivery does nothing and a worker that was given up for dead cannot overwrite
+its successor's result. Rendering, signing and writing the file run outside any
+transaction; the file is recorded in one short transaction with its ledger entry. A sweep
+re-queues rows whose worker died.
 """
 
 from __future__ import annotations
@@ -13,19 +14,24 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from asn1crypto import pem
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import OperationalError, transaction
-from django.utils import timezone
+from django.core.files.storage import Storage
+from django.db import transaction
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from registry.errors import ConflictError
-from registry.jobs import MAX_ATTEMPTS, job_claim, job_requeue, job_update, jobs_stale
+from registry.jobs import (
+    DATABASE_TRANSIENT_ERRORS,
+    JobAttempt,
+    JobRunner,
+    JobStatuses,
+    SupersededError,
+)
 from registry.ledger import PUBLIC, LedgerScope, incident_scope, ledger_append, ledger_contains
 from registry.models import BenchmarkClaim, CloningIncident, StoredFile
 from registry.roles import ANALYST, AnyUser, has_role, recorded_user, user_handles_incident
@@ -38,16 +44,13 @@ from reports.pdf.render import render_pdf
 from reports.pdf.signing import ReportSigner, SigningConfigurationError, load_signer
 from reports.pdf.verify import VerificationResult, verify_pdf
 
-logger = logging.getLogger(__name__)
-
-
-# Errors worth another try: the database was briefly unavailable or locked, or the
-# timestamp authority did not answer. Anything else is deterministic and fails the report.
+# Errors worth another try: the database was briefly unavailable or its connection broke,
+# or the timestamp authority did not answer. Anything else is deterministic and fails the
+# report.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError,
+    *DATABASE_TRANSIENT_ERRORS,
     TimestampRequestError,
 )
-_UNFINISHED = (Report.Status.PENDING, Report.Status.RENDERING, Report.Status.SIGNING)
 _CHUNK = 1024 * 1024
 
 
@@ -173,36 +176,84 @@ def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) 
 # --- building ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SignedReport:
+    """A signed report file already in storage, and what the row records about it."""
+
+    name: str
+    sha256: str
+    size_bytes: int
+    manifest: dict[str, Any]
+    fingerprint: str
+    level: str
+
+
+def _report_storage() -> Storage:
+    storage: Storage = Report._meta.get_field("file").storage  # type: ignore[union-attr]
+    return storage
+
+
+def _build(job: JobAttempt) -> SignedReport:
+    """Render, sign and store the report: the file exists before the row records it."""
+    document = build_document(Report.objects.get(pk=job.pk))
+    job.update(progress=30)
+    pdf = render_pdf(document)
+    if not job.update(status=Report.Status.SIGNING, progress=70):
+        raise SupersededError  # given up for dead and re-queued: the newer attempt finishes it
+    signer = report_signer()
+    signed = signer.sign(pdf)
+    digest = hashlib.sha256(signed).hexdigest()
+    name = _report_storage().save(f"reports/{digest}.pdf", ContentFile(signed))
+    return SignedReport(
+        name=name,
+        sha256=digest,
+        size_bytes=len(signed),
+        manifest=dict(document["manifest"]),
+        fingerprint=signer_fingerprint(signer),
+        level=signer.level,
+    )
+
+
+def _record(report: Report, signed: SignedReport) -> None:
+    report.file.name = signed.name
+    report.sha256 = signed.sha256
+    report.size_bytes = signed.size_bytes
+    report.manifest = signed.manifest
+    report.signer_fingerprint = signed.fingerprint
+    report.signature_level = signed.level
+    head = signed.manifest["ledger_head"]
+    report.ledger_seq, report.ledger_hash = head["seq"], head["hash"]
+
+
+def _discard(signed: SignedReport) -> None:
+    _report_storage().delete(signed.name)  # never leave a file no row points to
+
+
+REPORT_JOBS = JobRunner(
+    model=Report,
+    statuses=JobStatuses(
+        pending=Report.Status.PENDING,
+        running=(Report.Status.RENDERING, Report.Status.SIGNING),
+        done=Report.Status.DONE,
+        failed=Report.Status.FAILED,
+    ),
+    compute=_build,
+    record=_record,
+    scope=report_scope,
+    discard=_discard,
+    transient=TRANSIENT_ERRORS,
+    claimed_progress=5,
+)
+
+
 def report_claim(*, report_id: int) -> int | None:
     """Take a pending report for this worker: the attempt number, or None if not ours."""
-    return job_claim(
-        Report,
-        pk=report_id,
-        pending=Report.Status.PENDING,
-        running=Report.Status.RENDERING,
-        progress=5,
-        error="",
-    )
-
-
-def _advance(report_id: int, attempt: int, **fields: Any) -> bool:
-    """Write progress, but only while this attempt still owns the row."""
-    return job_update(
-        Report,
-        pk=report_id,
-        attempt=attempt,
-        running=[Report.Status.RENDERING, Report.Status.SIGNING],
-        **fields,
-    )
+    return REPORT_JOBS.claim(report_id)
 
 
 def report_run(*, report_id: int) -> None:
     """Claim, build (outside any transaction) and record one report."""
-    attempt = report_claim(report_id=report_id)
-    if attempt is None:
-        logger.info("report %s already taken or finished; nothing to do", report_id)
-        return
-    report_produce(report_id=report_id, attempt=attempt)
+    REPORT_JOBS.run(report_id)
 
 
 def report_produce(*, report_id: int, attempt: int) -> None:
@@ -211,102 +262,7 @@ def report_produce(*, report_id: int, attempt: int) -> None:
     A transient error puts the row back to PENDING and propagates, so the task's retry
     can claim it again; any other error fails the report with its message.
     """
-    report = Report.objects.get(pk=report_id)
-    try:
-        document = build_document(report)
-        _advance(report_id, attempt, progress=30)
-        pdf = render_pdf(document)
-        if not _advance(report_id, attempt, status=Report.Status.SIGNING, progress=70):
-            return  # given up for dead and re-queued: the newer attempt finishes it
-        signer = report_signer()
-        signed = signer.sign(pdf)
-    except TRANSIENT_ERRORS as exc:
-        if attempt >= MAX_ATTEMPTS:
-            _finish(report_id, attempt, error=f"Gave up after {attempt} attempts: {exc}")
-            return
-        Report.objects.filter(pk=report_id, attempts=attempt, status__in=_UNFINISHED).update(
-            status=Report.Status.PENDING, progress=0
-        )
-        raise
-    except Exception as exc:  # deterministic: retrying cannot help, so record why
-        logger.exception("report %s failed", report_id)
-        _finish(report_id, attempt, error=f"{type(exc).__name__}: {exc}")
-        return
-    _finish(
-        report_id,
-        attempt,
-        signed=signed,
-        manifest=dict(document["manifest"]),
-        fingerprint=signer_fingerprint(signer),
-        level=signer.level,
-    )
-
-
-def _store(signed: bytes) -> tuple[str, str]:
-    """Write the signed PDF under reports/<sha256>.pdf; (storage name, sha256)."""
-    digest = hashlib.sha256(signed).hexdigest()
-    storage = Report._meta.get_field("file").storage  # type: ignore[union-attr]
-    return storage.save(f"reports/{digest}.pdf", ContentFile(signed)), digest
-
-
-def _finish(
-    report_id: int,
-    attempt: int,
-    *,
-    signed: bytes | None = None,
-    manifest: dict[str, Any] | None = None,
-    fingerprint: str = "",
-    level: str = "",
-    error: str = "",
-) -> bool:
-    """Record the outcome in one short transaction; False when another attempt owns it."""
-    name, digest = _store(signed) if signed is not None else ("", "")
-    storage = Report._meta.get_field("file").storage  # type: ignore[union-attr]
-    try:
-        recorded = _record_outcome(
-            report_id,
-            attempt,
-            name=name,
-            digest=digest,
-            size=len(signed) if signed is not None else None,
-            manifest=manifest,
-            fingerprint=fingerprint,
-            level=level,
-            error=error,
-        )
-    except Exception:
-        if name:
-            storage.delete(name)  # never leave a file no row points to
-        raise
-    if not recorded and name:
-        storage.delete(name)
-    return recorded
-
-
-def _record_outcome(report_id: int, attempt: int, **outcome: Any) -> bool:
-    with writing():
-        report = Report.objects.select_for_update().get(pk=report_id)
-        if report.attempts != attempt or report.status not in _UNFINISHED:
-            logger.info("report %s attempt %s was superseded; result discarded", report_id, attempt)
-            return False
-        error = outcome["error"]
-        report.status = Report.Status.FAILED if error else Report.Status.DONE
-        report.progress = 100
-        report.error = error
-        report.finished_at = timezone.now()
-        if not error:
-            report.file.name = outcome["name"]
-            report.sha256 = outcome["digest"]
-            report.size_bytes = outcome["size"]
-            report.manifest = outcome["manifest"]
-            report.signer_fingerprint = outcome["fingerprint"]
-            report.signature_level = outcome["level"]
-            head = outcome["manifest"]["ledger_head"]
-            report.ledger_seq, report.ledger_hash = head["seq"], head["hash"]
-        report.save()
-        action = "fail" if error else "complete"
-        ledger_append(instance=report, action=action, actor=None, scope=report_scope(report))
-    return True
+    REPORT_JOBS.produce(report_id, attempt)
 
 
 def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
@@ -318,21 +274,7 @@ def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     """
     from reports.tasks import build_report
 
-    stale = jobs_stale(
-        Report,
-        pending=Report.Status.PENDING,
-        running=[Report.Status.RENDERING, Report.Status.SIGNING],
-        older_than=older_than,
-    )
-    requeued: list[int] = []
-    for report in stale:
-        if report.attempts >= MAX_ATTEMPTS:
-            _finish(report.pk, report.attempts, error=f"Gave up after {report.attempts} attempts.")
-            continue
-        if job_requeue(Report, report, pending=Report.Status.PENDING, progress=0):
-            build_report.delay(report.pk)
-            requeued.append(report.pk)
-    return requeued
+    return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=build_report.delay)
 
 
 # --- verifying ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import datetime as dt
 from celery import shared_task
 from django.conf import settings
 
-from reports.services import MAX_ATTEMPTS, TRANSIENT_ERRORS, report_run, reports_requeue_stuck
+from registry.jobs import MAX_ATTEMPTS
+from reports.services import TRANSIENT_ERRORS, report_run, reports_requeue_stuck
 
 
 @shared_task(

@@ -29,7 +29,7 @@ from registry.services.evidence import (
     provenance_evidence_record,
     query_log_evidence_record,
 )
-from registry.services.files import stored_file_put
+from registry.services.files import stored_file_record
 from registry.services.incidents import (
     allowed_moves,
     incident_create,
@@ -82,5 +82,5 @@ __all__ = [
     "release_create",
     "release_update",
     "reply_file",
-    "stored_file_put",
+    "stored_file_record",
 ]

@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from registry.blobs import blob_write
 from registry.datasets import summarise_votes
 from registry.ledger import PUBLIC
 from registry.models import VoteDataset
 from registry.roles import ANALYST, AnyUser, recorded_user
 from registry.services._base import record_insert, require_role, writing
-from registry.services.files import stored_file_put
+from registry.services.files import stored_file_record
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,17 @@ def dataset_ingest(
 ) -> DatasetIngestResult:
     """Parse a vote file, refuse it whole if any record is bad, else store it.
 
-    Parsing happens before the transaction; the same bytes uploaded again for the
-    same benchmark return the existing dataset instead of a second copy.
+    Parsing and writing the file happen before the transaction; the same bytes
+    uploaded again for the same benchmark return the existing dataset instead of a
+    second copy.
     """
     require_role(actor, ANALYST, doing="upload vote datasets")
     options = dict(read_options or {})
     raw = content.read()
     summary = summarise_votes(raw, options)
+    blob = blob_write(content=raw)
     with writing():
-        stored = stored_file_put(content=raw, media_type=summary.media_type)
+        stored = stored_file_record(blob=blob, media_type=summary.media_type)
         existing = VoteDataset.objects.filter(benchmark=fields["benchmark"], file=stored).first()
         if existing:
             return DatasetIngestResult(existing, created=False)

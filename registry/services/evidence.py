@@ -4,8 +4,8 @@ registry computes itself from uploads.
 The computed-evidence services (``provenance_evidence_record``, ``query_log_evidence_record``,
 ``fingerprint_evidence_record``) run the statistics of ``registry.cloning`` *before* opening a
 transaction (a million-row query log takes ~15 s; holding the ledger lock that long would stall
-every other writer) and then store the upload and the evidence in one short transaction
-through ``evidence_submit``, so the ledger records them like any other evidence.
+every other writer), then write the uploaded files, and then record the evidence in one short
+transaction through ``evidence_record``, so the ledger records them like any other evidence.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 
+from registry.blobs import Blob, blob_write
 from registry.errors import ConflictError
 from registry.ledger import incident_scope, ledger_append
 from registry.models import CloningIncident, Commitment, Evidence, EvidenceFile
 from registry.roles import AnyUser, recorded_user, user_edits_incident
 from registry.services._base import require, writing
-from registry.services.files import stored_file_put
+from registry.services.files import stored_file_record
 from registry.services.incidents import lock_incident
 
 if TYPE_CHECKING:
@@ -31,10 +32,33 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class UploadedEvidenceFile:
-    content: IO[bytes]
+    content: IO[bytes] | bytes
     filename: str
     media_type: str
     restricted: bool
+
+
+@dataclass(frozen=True)
+class EvidenceAttachment:
+    """An evidence file whose bytes are already in storage, to be recorded with its item."""
+
+    blob: Blob
+    filename: str
+    media_type: str
+    restricted: bool
+
+
+def evidence_attachments_write(files: Iterable[UploadedEvidenceFile]) -> list[EvidenceAttachment]:
+    """Write the files' bytes to storage: before the transaction that records them."""
+    return [
+        EvidenceAttachment(
+            blob=blob_write(content=upload.content),
+            filename=upload.filename,
+            media_type=upload.media_type,
+            restricted=upload.restricted,
+        )
+        for upload in files
+    ]
 
 
 def evidence_submit(
@@ -46,39 +70,62 @@ def evidence_submit(
 ) -> Evidence:
     """Append an evidence item (and its files) to an open incident.
 
-    Evidence is never edited: a correction names the item it ``supersedes``.
+    The files are written first, outside any transaction (they can be large); the item
+    is then recorded in one short transaction (``evidence_record``). Evidence is never
+    edited: a correction names the item it ``supersedes``.
     """
+    # Refuse what can be refused without the locks before writing any file.
+    ensure_accepts_evidence(incident, actor)
+    evidence_details_clean(kind=fields.get("kind", ""), details=fields.get("details"))
+    attachments = evidence_attachments_write(files)
+    with writing():
+        return evidence_record(
+            actor=actor, incident=incident, fields=fields, attachments=attachments
+        )
+
+
+def evidence_record(
+    *,
+    actor: AnyUser | None,
+    incident: CloningIncident,
+    fields: Mapping[str, Any],
+    attachments: Iterable[EvidenceAttachment] = (),
+) -> Evidence:
+    """Record an evidence item and its already written files (inside ``writing()``)."""
     require_may_add_evidence(actor, incident)
     details = evidence_details_clean(kind=fields.get("kind", ""), details=fields.get("details"))
     fields = {**fields, "details": details}
-    with writing():
-        locked = lock_incident(incident)
-        if locked.status == CloningIncident.Status.CLOSED:
-            raise ConflictError(f"Incident {locked.pk} is closed; evidence can no longer be added.")
-        supersedes = fields.get("supersedes")
-        if supersedes is not None:
-            _check_supersedes(supersedes, locked)
-        evidence = Evidence(**fields, incident=locked, submitted_by=recorded_user(actor))
-        evidence.full_clean()
-        evidence.save()
-        attached = []
-        for upload in files:
-            stored = stored_file_put(content=upload.content, media_type=upload.media_type)
-            EvidenceFile.objects.create(
-                evidence=evidence,
-                file=stored,
-                original_filename=upload.filename[:255],
-                restricted=upload.restricted,
-            )
-            attached.append({"sha256": stored.sha256, "restricted": upload.restricted})
-        ledger_append(
-            instance=evidence,
-            action="create",
-            actor=actor,
-            scope=incident_scope(locked),
-            extra={"files": attached},
+    locked = lock_incident(incident)
+    _refuse_closed(locked)
+    supersedes = fields.get("supersedes")
+    if supersedes is not None:
+        _check_supersedes(supersedes, locked)
+    evidence = Evidence(**fields, incident=locked, submitted_by=recorded_user(actor))
+    evidence.full_clean()
+    evidence.save()
+    attached = []
+    for attachment in attachments:
+        stored = stored_file_record(blob=attachment.blob, media_type=attachment.media_type)
+        EvidenceFile.objects.create(
+            evidence=evidence,
+            file=stored,
+            original_filename=attachment.filename[:255],
+            restricted=attachment.restricted,
         )
+        attached.append({"sha256": stored.sha256, "restricted": attachment.restricted})
+    ledger_append(
+        instance=evidence,
+        action="create",
+        actor=actor,
+        scope=incident_scope(locked),
+        extra={"files": attached},
+    )
     return evidence
+
+
+def _refuse_closed(incident: CloningIncident) -> None:
+    if incident.status == CloningIncident.Status.CLOSED:
+        raise ConflictError(f"Incident {incident.pk} is closed; evidence can no longer be added.")
 
 
 def require_may_add_evidence(actor: AnyUser | None, incident: CloningIncident) -> None:
@@ -191,10 +238,9 @@ def evidence_fields(
 
 
 def ensure_accepts_evidence(incident: CloningIncident, actor: AnyUser | None) -> None:
-    """Fail fast, before a long computation; ``evidence_submit`` checks again under lock."""
+    """Fail fast, before a long computation; ``evidence_record`` checks again under lock."""
     require_may_add_evidence(actor, incident)
-    if incident.status == CloningIncident.Status.CLOSED:
-        raise ConflictError(f"Incident {incident.pk} is closed; evidence can no longer be added.")
+    _refuse_closed(incident)
 
 
 def _input_error(error: Exception, field_name: str) -> ValidationError:
@@ -207,16 +253,16 @@ def _record(
     actor: AnyUser,
     rows: Sequence[tuple[dict[str, Any], Sequence[Upload]]],
 ) -> list[Evidence]:
-    """Store every row and its files in one short transaction (after the computation)."""
+    """Write every row's files, then record the rows in one short transaction (after the
+    computation)."""
+    written = [
+        (fields, evidence_attachments_write(upload.for_evidence() for upload in uploads))
+        for fields, uploads in rows
+    ]
     with writing():
         return [
-            evidence_submit(
-                actor=actor,
-                incident=incident,
-                fields=fields,
-                files=[upload.for_evidence() for upload in uploads],
-            )
-            for fields, uploads in rows
+            evidence_record(actor=actor, incident=incident, fields=fields, attachments=attached)
+            for fields, attached in written
         ]
 
 

@@ -223,10 +223,10 @@ def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
 
-    def lose_the_database(_analysis: FragilityAnalysis, _attempt: int) -> None:
+    def lose_the_database(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(registry.analyses, "_compute", lose_the_database)
+    monkeypatch.setattr(registry.analyses, "analyze", lose_the_database)
     with pytest.raises(OperationalError):
         analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
@@ -242,7 +242,7 @@ def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
 def test_a_worker_given_up_for_dead_cannot_overwrite_the_attempt_that_replaced_it(
     alice, llmfao_claim, django_capture_on_commit_callbacks
 ):
-    from registry.analyses import _finish, analysis_claim
+    from registry.analyses import ANALYSIS_JOBS, analysis_claim
 
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
@@ -253,7 +253,8 @@ def test_a_worker_given_up_for_dead_cannot_overwrite_the_attempt_that_replaced_i
         assert analyses_requeue_stuck(older_than=dt.timedelta(minutes=15)) == [analysis.pk]
     analysis_run(analysis_id=analysis.pk)  # attempt 2 completes
 
-    recorded = _finish(analysis, slow_attempt, error="the slow worker's late outcome")
+    assert slow_attempt is not None
+    recorded = ANALYSIS_JOBS.fail(analysis.pk, slow_attempt, "the slow worker's late outcome")
     analysis.refresh_from_db()
     assert recorded is False
     assert (analysis.status, analysis.attempts, analysis.error) == ("done", 2, "")

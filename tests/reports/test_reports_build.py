@@ -17,12 +17,12 @@ from PIL import Image, ImageStat
 
 from config.celery import app as celery_app
 from registry.errors import ConflictError
+from registry.jobs import MAX_ATTEMPTS
 from registry.models import FragilityAnalysis, LedgerEntry
 from registry.services import decision_approve, decision_propose, incident_transition
 from reports import services
 from reports.models import Report
 from reports.services import (
-    MAX_ATTEMPTS,
     ReportSubject,
     report_claim,
     report_produce,

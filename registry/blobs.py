@@ -1,0 +1,95 @@
+"""Content-addressed blobs: bytes written to storage before the transaction that records them.
+
+A *blob* is an uploaded byte string kept in storage under its SHA-256
+(``blobs/ab/cd/abcd...``), the file behind a ``StoredFile`` row. Writing one can take
+long (files up to ``REGISTRY_MAX_UPLOAD_BYTES``), so it happens outside any transaction:
+a caller writes the blob first, then opens the short writing transaction that records
+the row (``registry.services.files.stored_file_record``) with whatever uses it, so no
+lock (the ledger's, an incident's row) is held while the bytes go to disk. If that
+transaction rolls back, the blob stays behind without a row, and the next upload of the
+same bytes finds it at the same name and reuses it: content addressing makes a
+rolled-back write harmless instead of an orphan per attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import Storage
+from django.db import transaction
+
+from registry.models import StoredFile
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Bytes already in storage: their SHA-256, size and storage name."""
+
+    sha256: str
+    size_bytes: int
+    name: str
+
+
+def _refuse_inside_transaction() -> None:
+    # The test Django's atomic(durable=True) makes: the blocks a test case opens around
+    # each test do not count, a block the code opened does.
+    blocks = transaction.get_connection().atomic_blocks
+    if blocks and not getattr(blocks[-1], "_from_testcase", False):
+        raise RuntimeError(
+            "blob_write must run before the transaction that records the file, not inside it"
+        )
+
+
+def _digest(stream: IO[bytes]) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    stream.seek(0)
+    while chunk := stream.read(_CHUNK):
+        hasher.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return hasher.hexdigest(), size
+
+
+def _storage() -> Storage:
+    storage: Storage = StoredFile._meta.get_field("content").storage  # type: ignore[union-attr]
+    return storage
+
+
+def blob_name(sha256: str) -> str:
+    """The storage name of the blob with this SHA-256 (the model's ``upload_to``)."""
+    field = StoredFile._meta.get_field("content")
+    name: str = field.generate_filename(StoredFile(sha256=sha256), sha256)  # type: ignore[union-attr]
+    return name
+
+
+def blob_write(*, content: IO[bytes] | bytes) -> Blob:
+    """Stream ``content`` to storage under its SHA-256, once: the same bytes written
+    again leave the existing file alone. Refuses (ValidationError) a file over the
+    upload limit, and refuses to run inside a transaction."""
+    _refuse_inside_transaction()
+    stream: IO[bytes] = ContentFile(content) if isinstance(content, bytes) else content
+    digest, size = _digest(stream)
+    if size > settings.REGISTRY_MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {"file": [f"File is {size} bytes; the limit is {settings.REGISTRY_MAX_UPLOAD_BYTES}."]}
+        )
+    storage = _storage()
+    name = blob_name(digest)
+    if storage.exists(name):
+        if storage.size(name) == size:
+            return Blob(sha256=digest, size_bytes=size, name=name)
+        storage.delete(name)  # torn by a writer that died mid-write: write it again
+    saved = storage.save(name, File(stream))
+    if saved != name:
+        # A concurrent writer of the same bytes created the name first; storage gave
+        # this copy another name, which nothing needs.
+        storage.delete(saved)
+    return Blob(sha256=digest, size_bytes=size, name=name)
