@@ -428,7 +428,7 @@ def _decide(incident: CloningIncident, proposer: User, approver: User | None, re
     if approver is None or decision is None:
         return
     if decision.state == IncidentDecision.State.OPEN:
-        note = "Both tests re-run from the stored files; the results agree."
+        note = "Checked: the provenance test and the query log agree."
         decision_approve(decision=decision, actor=approver, note=note)
 
 

@@ -308,3 +308,21 @@ def item_scores(
 def artefact_digest(label: str) -> str:
     """A stand-in SHA-256 for a fictional file (there are no weights to hash)."""
     return hashlib.sha256(f"evidence-registry demo artefact: {label}".encode()).hexdigest()
+
+
+def main() -> None:
+    """``python -m registry.demo_data arena.csv``: write the demo arena for the CLI."""
+    import argparse
+    from pathlib import Path
+
+    defaults = ArenaSize()
+    parser = argparse.ArgumentParser(description="Write the demo's synthetic arena as CSV.")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--votes", type=int, default=defaults.votes)
+    parser.add_argument("--models", type=int, default=defaults.models)
+    args = parser.parse_args()
+    args.out.write_bytes(arena_votes(ArenaSize(votes=args.votes, models=args.models)))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ import io
 import json
 import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from registry.demo_data import (
     ProvenanceSetup,
     arena_votes,
     item_scores,
+    main,
     provenance_responses,
     query_log,
 )
@@ -108,3 +110,10 @@ def test_item_scores_are_paired_zero_one_scores() -> None:
     rows = list(csv.DictReader(io.StringIO(item_scores(items=200).decode())))
     assert len(rows) == 200
     assert {row["score_a"] for row in rows} | {row["score_b"] for row in rows} == {"0", "1"}
+
+
+def test_the_command_line_writes_the_arena(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    out = tmp_path / "arena.csv"
+    monkeypatch.setattr("sys.argv", ["demo_data", str(out), "--votes", "2000", "--models", "8"])
+    main()
+    assert out.read_bytes() == arena_votes(ArenaSize(votes=2000, models=8))
