@@ -536,12 +536,17 @@ def demo_reports_request(users: DemoUsers) -> int:
     claim = BenchmarkClaim.objects.filter(statement=HEADLINE_CLAIM).first()
     done = FragilityAnalysis.Status.DONE
     analysed = claim is not None and claim.analyses.filter(status=done).exists()
-    if analysed and not Report.objects.filter(claim=claim).exists():
+    if analysed and claim_report_missing():
         report_request(
             actor=users.analyst, kind=Report.Kind.CLAIM, subject=ReportSubject(claim=claim)
         )
         requested += 1
     return requested
+
+
+def claim_report_missing() -> bool:
+    """Whether the headline claim still has no report (requested or built)."""
+    return not Report.objects.filter(claim__statement=HEADLINE_CLAIM).exists()
 
 
 # --- everything ---------------------------------------------------------------------------

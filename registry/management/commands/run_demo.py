@@ -16,7 +16,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from registry.demo import DemoUsers, demo_reports_request, load_demo, queue_demo_analyses
+from registry.demo import (
+    DemoUsers,
+    claim_report_missing,
+    demo_reports_request,
+    load_demo,
+    queue_demo_analyses,
+)
 from registry.management.commands.load_demo import describe_logins, refuse_without_debug
 
 # How long the web process waits for the headline claim's analysis before giving up on
@@ -70,9 +76,10 @@ class Command(BaseCommand):
             ],
             env=os.environ.copy(),
         )
-        threading.Thread(
-            target=request_claim_report_when_analysed, args=(users,), daemon=True
-        ).start()
+        if claim_report_missing():
+            threading.Thread(
+                target=request_claim_report_when_analysed, args=(users,), daemon=True
+            ).start()
         url = f"http://{host}:{port}/"
         self.stdout.write(
             self.style.SUCCESS(
