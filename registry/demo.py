@@ -116,7 +116,7 @@ def _demo_user(username: str, role: str | None, password: str, *, superuser: boo
 
 
 def demo_users() -> DemoUsers:
-    """The demo's accounts, all with ``DEMO_PASSWORD``; the role groups must exist."""
+    """The demo's accounts, all with ``DEMO_PASSWORD`` (and the role groups they join)."""
     ensure_role_groups()
     # Hashed once for all six accounts: a password hash costs ~0.3 s by design.
     password = make_password(DEMO_PASSWORD)
