@@ -27,15 +27,6 @@ from django.utils.text import slugify
 from registry import demo_data
 from registry.analyses import analysis_request
 from registry.demo_data import ArenaSize, DemoModel, ProvenanceSetup
-from registry.incidents import (
-    Upload,
-    decision_approve,
-    decision_propose,
-    incident_transition,
-    provenance_evidence_record,
-    query_log_evidence_record,
-    reply_file,
-)
 from registry.item_claims import item_analysis_record
 from registry.models import (
     Benchmark,
@@ -45,7 +36,6 @@ from registry.models import (
     FragilityAnalysis,
     IncidentDecision,
     ModelArtifact,
-    ModelLineage,
     ModelRelease,
     Organization,
     OrganizationMembership,
@@ -53,7 +43,23 @@ from registry.models import (
 )
 from registry.permissions_setup import ensure_role_groups
 from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, ROLES, VIEWER
-from registry.services import dataset_ingest, incident_create, record_create
+from registry.services import (
+    Upload,
+    artifact_create,
+    benchmark_create,
+    claim_create,
+    dataset_ingest,
+    decision_approve,
+    decision_propose,
+    incident_create,
+    incident_transition,
+    membership_create,
+    organization_create,
+    provenance_evidence_record,
+    query_log_evidence_record,
+    release_create,
+    reply_file,
+)
 from reports.models import Report
 from reports.services import ReportSubject, report_request
 
@@ -138,15 +144,15 @@ def _organization(actor: User, spec: demo_data.DemoOrganization) -> Organization
     existing = Organization.objects.filter(name=spec.name).first()
     if existing is not None:
         return existing
-    fields = {"slug": slugify(spec.name), "kind": spec.kind, "country": spec.country}
-    return record_create(
-        model=Organization,
-        actor=actor,
-        fields={"name": spec.name, "website": spec.website, **fields},
-    )
+    fields = {"name": spec.name, "slug": slugify(spec.name), "kind": spec.kind}
+    fields |= {"country": spec.country, "website": spec.website}
+    return organization_create(actor=actor, fields=fields)
 
 
-def _release(actor: User, org: Organization, spec: DemoModel) -> ModelRelease:
+def _release(
+    actor: User, org: Organization, spec: DemoModel, releases: dict[str, ModelRelease]
+) -> ModelRelease:
+    """The release with its declared lineage (a base is always loaded before its derivatives)."""
     existing = ModelRelease.objects.filter(organization=org, name=spec.name, version="").first()
     if existing is not None:
         return existing
@@ -162,7 +168,8 @@ def _release(actor: User, org: Organization, spec: DemoModel) -> ModelRelease:
         "modality": ModelRelease.Modality.TEXT,
         "model_card_url": f"{org.website}/models/{slugify(spec.name)}",
     }
-    return record_create(model=ModelRelease, actor=actor, fields=fields)
+    lineage = [{"base": releases[spec.base], "relation": spec.relation}] if spec.base else []
+    return release_create(actor=actor, fields=fields, lineage=lineage)
 
 
 def _artefacts(actor: User, release: ModelRelease) -> None:
@@ -174,8 +181,7 @@ def _artefacts(actor: User, release: ModelRelease) -> None:
     file_names = {"model_card": "README.md", "weights": "model.safetensors"}
     for kind in kinds:
         name = file_names.get(kind, "tokenizer.json")
-        record_create(
-            model=ModelArtifact,
+        artifact_create(
             actor=actor,
             fields={
                 "release": release,
@@ -186,21 +192,13 @@ def _artefacts(actor: User, release: ModelRelease) -> None:
         )
 
 
-def _lineage(actor: User, release: ModelRelease, spec: DemoModel, base: ModelRelease) -> None:
-    fields = {"release": release, "base": base, "relation": spec.relation}
-    if not ModelLineage.objects.filter(**fields).exists():
-        record_create(model=ModelLineage, actor=actor, fields=fields)
-
-
 def demo_catalogue(actor: User) -> dict[str, ModelRelease]:
     """Every fictional organisation and release, with artefacts and declared lineage."""
     orgs = {spec.name: _organization(actor, spec) for spec in demo_data.ORGANIZATIONS}
     releases: dict[str, ModelRelease] = {}
     for spec in demo_data.MODELS:
-        release = _release(actor, orgs[spec.organization], spec)
+        release = _release(actor, orgs[spec.organization], spec, releases)
         _artefacts(actor, release)
-        if spec.base:
-            _lineage(actor, release, spec, releases[spec.base])
         releases[spec.name] = release
     return releases
 
@@ -209,9 +207,7 @@ def _benchmark(actor: User, name: str, **fields: Any) -> Benchmark:
     existing = Benchmark.objects.filter(name=name).first()
     if existing is not None:
         return existing
-    return record_create(
-        model=Benchmark, actor=actor, fields={"name": name, "slug": slugify(name), **fields}
-    )
+    return benchmark_create(actor=actor, fields={"name": name, "slug": slugify(name), **fields})
 
 
 def demo_benchmarks(actor: User) -> tuple[Benchmark, Benchmark]:
@@ -267,16 +263,9 @@ def _claim(actor: User, statement: str, **fields: Any) -> BenchmarkClaim:
     existing = BenchmarkClaim.objects.filter(statement=statement).first()
     if existing is not None:
         return existing
-    release = fields["release"]
-    return record_create(
-        model=BenchmarkClaim,
-        actor=actor,
-        fields={
-            **fields,
-            "statement": statement,
-            "claimant": release.organization,
-            "created_by": actor,
-        },
+    claimant = fields["release"].organization
+    return claim_create(
+        actor=actor, fields={**fields, "statement": statement, "claimant": claimant}
     )
 
 
@@ -346,7 +335,7 @@ def queue_demo_analyses(actor: User) -> int:
         analysis_request(actor=actor, dataset=dataset)
         queued += 1
     for claim in dataset.claims.filter(analyses=None):
-        analysis_request(actor=actor, dataset=dataset, claim=claim)
+        analysis_request(actor=actor, claim=claim)
         queued += 1
     return queued
 
@@ -505,10 +494,8 @@ def demo_incidents(
     embargoed one whose proposed decision awaits an approver."""
     accused = releases["Heron 9B"].organization
     if not OrganizationMembership.objects.filter(user=users.spokesperson).exists():
-        record_create(
-            model=OrganizationMembership,
-            actor=users.admin,
-            fields={"user": users.spokesperson, "organization": accused},
+        membership_create(
+            actor=users.admin, fields={"user": users.spokesperson, "organization": accused}
         )
     return _public_incident(users, releases), _embargoed_incident(users, releases)
 
