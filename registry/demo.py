@@ -21,6 +21,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -192,6 +193,8 @@ def _artefacts(actor: User, release: ModelRelease) -> None:
         )
 
 
+# One transaction: about 140 writes that would otherwise each wait for a commit to disk.
+@transaction.atomic
 def demo_catalogue(actor: User) -> dict[str, ModelRelease]:
     """Every fictional organisation and release, with artefacts and declared lineage."""
     orgs = {spec.name: _organization(actor, spec) for spec in demo_data.ORGANIZATIONS}

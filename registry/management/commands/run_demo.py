@@ -5,6 +5,7 @@ under var/), so no database or broker server is needed.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -93,6 +94,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(describe_logins(users))
         self.stdout.write("Press Ctrl+C to stop.\n")
+        # A plain `kill` should stop the worker too, as Ctrl+C does: exit through `finally`.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
