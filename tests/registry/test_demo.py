@@ -26,6 +26,7 @@ from django.test import Client, override_settings
 from registry import demo_data, selectors
 from registry.analyses import analysis_run
 from registry.demo import (
+    DEMO_PASSWORD,
     EMBARGOED_INCIDENT,
     HEADLINE_CLAIM,
     PUBLIC_INCIDENT,
@@ -233,3 +234,10 @@ def test_the_command_prints_a_login_per_role(
     for login in ("viewer", "analyst", "investigator", "approver", "admin"):
         assert f"\n  {login} " in printed
     assert "demo-registry-2026" in printed
+
+
+def test_every_role_login_opens_the_admin(demo: DemoUsers) -> None:
+    for username, _what in demo.logins()[:5]:
+        client = Client()
+        assert client.login(username=username, password=DEMO_PASSWORD), username
+        assert client.get("/admin/").status_code == 200, username
