@@ -1,9 +1,9 @@
 """Realistic sample report documents for tests, the benchmark and layout review.
 
-The claim sample describes a synthetic arena like the demo's (``registry.demo_data``:
-200,000 votes, 30% ties, a close race at the top) with 60 fictional models rather than 40,
-so that its tables run over several pages (about 16); its scores and dropped vote ids are
-drawn from a seeded generator, so they look like a real analysis but are not one. Every
+The claim sample is sized like the demo's synthetic arena (``registry.demo_data``: 40
+fictional models, 200,000 votes, 30% ties, a close race at the top) and runs to 22 pages;
+its scores and dropped vote ids are drawn from a seeded generator, so they look like a real
+analysis but are not one. Every
 organisation and model named here is fictional. Every sample is a pure function of its
 arguments: the same call always returns an equal dict.
 """
@@ -91,10 +91,9 @@ def _fragility_row(
 ) -> FragilityRow:
     incumbent, challenger = scores[rank - 1], scores[rank]
     gap = incumbent["score"] - challenger["score"]
-    # Votes to flip grow with the score gap (about 2,000 votes a logit at this size, as in
-    # the demo arena); the log-normal factor mimics AMIP's spread. Beyond the budget the
-    # search finds nothing.
-    votes = 73 if kind == "top1" else max(1, int(gap * 2000 * rng.lognormvariate(0.0, 0.6)))
+    # Votes to flip grow with the score gap; the log-normal factor mimics AMIP's spread.
+    # Beyond the budget the search finds nothing.
+    votes = 73 if kind == "top1" else max(1, int(gap * 5000 * rng.lognormvariate(0.0, 0.6)))
     found = votes <= BUDGET_VOTES
     dropped = sorted(rng.sample(range(1, N_VOTES + 1), votes)) if found else []
     return {
@@ -123,8 +122,8 @@ def _manifest(report_id: str, kind: str, subject_ids: list[str], seq: int) -> Ma
     }
 
 
-def sample_claim_document(n_models: int = 60, seed: int = 20260908) -> ReportDocument:
-    """A claim report document over a 60-model synthetic arena (about 16 pages)."""
+def sample_claim_document(n_models: int = 40, seed: int = 20260908) -> ReportDocument:
+    """A claim report document over a demo-sized synthetic arena (22 pages)."""
     rng = random.Random(seed)
     scores = _sample_scores(rng, n_models)
     # Rank 1 against rank 2 is the headline "top1" test; the rest are adjacent-rank swaps.
