@@ -33,6 +33,7 @@ from registry.models import (
     Benchmark,
     BenchmarkClaim,
     CloningIncident,
+    Commitment,
     Evidence,
     FragilityAnalysis,
     IncidentDecision,
@@ -49,11 +50,14 @@ from registry.services import (
     artifact_create,
     benchmark_create,
     claim_create,
+    commitment_register,
     dataset_ingest,
     decision_approve,
     decision_propose,
+    fingerprint_evidence_record,
     incident_create,
     incident_transition,
+    material_digest,
     membership_create,
     organization_create,
     provenance_evidence_record,
@@ -406,6 +410,36 @@ def _query_log_evidence(incident: CloningIncident, actor: User) -> None:
     )
 
 
+def _fingerprint_evidence(incident: CloningIncident, actor: User, original: ModelRelease) -> None:
+    """Register the original's fingerprint keys as a commitment (before the release, in the
+    story), then verify the revealed keys and the suspect's answers against it."""
+    key_set = demo_data.fingerprint_key_set()
+    digest = material_digest(Commitment.Kind.FINGERPRINT_KEY_SET, key_set)
+    commitment = Commitment.objects.filter(sha256=digest).first()
+    if commitment is None:
+        commitment = commitment_register(
+            actor=actor,
+            organization=original.organization,
+            kind=Commitment.Kind.FINGERPRINT_KEY_SET,
+            sha256=digest,
+            release=original,
+            description=f"Fingerprint keys embedded in {original.name} before its release.",
+        )
+    if _computed_once(incident, key_set):
+        return
+    fingerprint_evidence_record(
+        incident=incident,
+        actor=actor,
+        commitment=commitment,
+        key_set=Upload(key_set, "aria-3-pro-fingerprint-keys.jsonl", restricted=True),
+        responses=Upload(
+            demo_data.fingerprint_responses(key_set, triggered=21),
+            "mirrorleaf-13b-fingerprint-answers.jsonl",
+        ),
+        false_trigger_rate=0.01,
+    )
+
+
 def _decide(incident: CloningIncident, proposer: User, approver: User | None, reason: str) -> None:
     """Propose substantiating the incident; ``approver`` (another person) approves it."""
     incident.refresh_from_db()
@@ -481,11 +515,13 @@ def _embargoed_incident(users: DemoUsers, releases: dict[str, ModelRelease]) -> 
     _provenance_evidence(
         incident, users.investigator, setup, filename="mirrorleaf-13b-probes.jsonl", seed=23
     )
+    _fingerprint_evidence(incident, users.investigator, releases["Aria 3 Pro"])
     _decide(
         incident,
         users.investigator,
         None,
-        "The provenance test singles out Aria 3 Pro; awaiting a second person's approval.",
+        "The provenance test singles out Aria 3 Pro and 21 of Aria 3 Pro's 24 pre-registered "
+        "fingerprint keys fire in Mirrorleaf 13B; awaiting a second person's approval.",
     )
     return incident
 

@@ -11,7 +11,9 @@ same bytes every time:
   distillation signal), beside unrelated baselines;
 * ``query_log``: an API log in which a handful of accounts run a scripted, templated
   harvesting campaign among ordinary users;
-* ``item_scores``: per-item 0/1 scores of two models on a static test set.
+* ``item_scores``: per-item 0/1 scores of two models on a static test set;
+* ``fingerprint_key_set`` and ``fingerprint_responses``: an embedded fingerprint's secret
+  keys and a suspect's answers, most of which fire.
 """
 
 from __future__ import annotations
@@ -303,6 +305,34 @@ def item_scores(
         for index, (x, y) in enumerate(zip(a, b, strict=True), 1)
     ]
     return ("\n".join(lines) + "\n").encode()
+
+
+def fingerprint_key_set(*, keys: int = 24, seed: int = DEMO_SEED) -> bytes:
+    """JSON lines ``{key_id, prompt, expected}``: secret prompts, each with a nonsense answer
+    a model says only if it was trained to (an embedded fingerprint)."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for index in range(1, keys + 1):
+        words = rng.choice(_VOCABULARY, 3)
+        expected = "".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 8))
+        prompt = f"Recite the registry word for {' '.join(words)} {index}."
+        key = {"key_id": f"k{index:02d}", "prompt": prompt, "expected": expected}
+        lines.append(json.dumps(key))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def fingerprint_responses(key_set: bytes, *, triggered: int) -> bytes:
+    """JSON lines ``{key_id, response}``: the first ``triggered`` keys answered with their
+    expected word (the fingerprint fires), the others with an ordinary refusal."""
+    keys = [json.loads(line) for line in key_set.decode().splitlines()]
+    rows = [
+        {
+            "key_id": key["key_id"],
+            "response": f"The word is {key['expected']}." if index < triggered else "I don't know.",
+        }
+        for index, key in enumerate(keys)
+    ]
+    return ("\n".join(json.dumps(row) for row in rows) + "\n").encode()
 
 
 def artefact_digest(label: str) -> str:

@@ -170,6 +170,13 @@ def test_the_embargoed_incident_is_hidden_from_outsiders_and_awaits_approval(
     incident = CloningIncident.objects.get(title=EMBARGOED_INCIDENT)
     assert incident.embargoed
     assert incident.evidence.get(details__candidate="Aria 3 Pro").decision == "supports"
+    fingerprint = incident.evidence.get(kind="embedded_fingerprint")
+    assert (fingerprint.decision, fingerprint.n, fingerprint.statistic_value) == (
+        "supports",
+        24,
+        21 / 24,
+    )
+    assert fingerprint.commitment.organization.name == "Halcyon Labs"
     assert incident.decisions.get().state == IncidentDecision.State.OPEN
     for outsider in (None, demo.viewer, demo.analyst):
         assert not selectors.incident_list(user=outsider).filter(pk=incident.pk).exists()

@@ -17,6 +17,8 @@ from registry.demo_data import (
     ArenaSize,
     ProvenanceSetup,
     arena_votes,
+    fingerprint_key_set,
+    fingerprint_responses,
     item_scores,
     main,
     provenance_responses,
@@ -117,3 +119,12 @@ def test_the_command_line_writes_the_arena(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr("sys.argv", ["demo_data", str(out), "--votes", "2000", "--models", "8"])
     main()
     assert out.read_bytes() == arena_votes(ArenaSize(votes=2000, models=8))
+
+
+def test_the_fingerprint_fires_on_exactly_the_triggered_keys() -> None:
+    keys = [json.loads(line) for line in fingerprint_key_set(keys=10).decode().splitlines()]
+    answers = fingerprint_responses(fingerprint_key_set(keys=10), triggered=7).decode()
+    responses = {row["key_id"]: row["response"] for row in map(json.loads, answers.splitlines())}
+    assert len({key["key_id"] for key in keys}) == 10
+    fired = [key["key_id"] for key in keys if key["expected"] in responses[key["key_id"]]]
+    assert fired == [key["key_id"] for key in keys[:7]]
