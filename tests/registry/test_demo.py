@@ -248,3 +248,9 @@ def test_every_role_login_opens_the_admin(demo: DemoUsers) -> None:
         client = Client()
         assert client.login(username=username, password=DEMO_PASSWORD), username
         assert client.get("/admin/").status_code == 200, username
+
+
+def test_the_command_refuses_an_arena_size_it_cannot_hold(demo: DemoUsers, settings: Any) -> None:
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="models must be from 8 to 40, not 3"):
+        call_command("load_demo", votes=SMALL.votes, models=3)
