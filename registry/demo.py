@@ -282,8 +282,7 @@ def demo_claims(
     dataset: VoteDataset,
     static: Benchmark,
 ) -> list[BenchmarkClaim]:
-    """Claims written for the demo, each attributed to the fictional maker of its model;
-    the static-benchmark claim gets its per-item test at once (it runs in milliseconds)."""
+    """Claims written for the demo, each attributed to the fictional maker of its model."""
     on_arena = {"benchmark": dataset.benchmark, "dataset": dataset}
     claims = [
         _claim(
@@ -314,7 +313,14 @@ def demo_claims(
             **on_arena,
         ),
     ]
-    item_claim = _claim(
+    return [*claims, _item_scored_claim(actor, releases, static)]
+
+
+def _item_scored_claim(
+    actor: User, releases: dict[str, ModelRelease], static: Benchmark
+) -> BenchmarkClaim:
+    """A static-benchmark claim with its per-item test (it runs in milliseconds)."""
+    claim = _claim(
         actor,
         "Quill 8B Instruct solves more Fablemath-500 problems than Tide 12B Chat.",
         release=releases["Quill 8B Instruct"],
@@ -324,12 +330,12 @@ def demo_claims(
         claim_date=dt.date(2026, 8, 25),
     )
     item_analysis_record(
-        claim=item_claim,
+        claim=claim,
         actor=actor,
         content=demo_data.item_scores(),
         filename="fablemath-500-quill-8b-vs-tide-12b-chat.csv",
     )
-    return [*claims, item_claim]
+    return claim
 
 
 def queue_demo_analyses(actor: User) -> int:

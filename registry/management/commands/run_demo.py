@@ -43,6 +43,28 @@ def request_claim_report_when_analysed(users: DemoUsers) -> None:
         connection.close()  # this thread's own connection
 
 
+def start_worker() -> subprocess.Popen[bytes]:
+    """A Celery worker with beat (the stuck-job sweeps), one process, in the background."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--schedule",
+            str(settings.VAR_DIR / "celerybeat-schedule"),
+        ],
+        env=os.environ.copy(),
+    )
+
+
 class Command(BaseCommand):
     help = "Run the registry with demo data, a Celery worker (with beat) and the web server."
 
@@ -59,24 +81,7 @@ class Command(BaseCommand):
         reports = demo_reports_request(users)
         loaded = time.monotonic() - started
         call_command("ensure_dev_pki")
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--beat",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "1",
-                "--schedule",
-                str(settings.VAR_DIR / "celerybeat-schedule"),
-            ],
-            env=os.environ.copy(),
-        )
+        worker = start_worker()
         if claim_report_missing():
             threading.Thread(
                 target=request_claim_report_when_analysed, args=(users,), daemon=True
