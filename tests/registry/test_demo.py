@@ -72,11 +72,11 @@ def demo_world(
 ) -> Iterator[DemoUsers]:
     """The demo, loaded once for this module and rolled back after it: the tests read it,
     and those that write do so inside their own (rolled back) transaction."""
-    with (
-        django_db_blocker.unblock(),
-        override_settings(MEDIA_ROOT=demo_media),
-        transaction.atomic(),
-    ):
+    # The block Django's TestCase opens around class-level data (setUpTestData), marked as
+    # such: the registry refuses to write files inside a block its own code opened.
+    module_block = transaction.atomic()
+    module_block._from_testcase = True  # type: ignore[attr-defined]
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=demo_media), module_block:
         # Inside this transaction nothing commits, so no task is sent: the worker's part
         # is played by run_everything_queued.
         users = load_demo(SMALL)
