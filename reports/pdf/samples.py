@@ -1,8 +1,10 @@
 """Realistic sample report documents for tests, the benchmark and layout review.
 
-The claim sample mirrors the LLMFAO crowd-vote dataset (59 models, 8,931 votes, CC BY 4.0)
-in names and sizes; its scores and dropped vote ids are drawn from a seeded generator, so
-they look like a real analysis but are not one. Every sample is a pure function of its
+The claim sample is sized like the demo's synthetic arena (``registry.demo_data``: 40
+fictional models, 200,000 votes, 30% ties, a close race at the top) and runs to 22 pages;
+its scores and dropped vote ids are drawn from a seeded generator, so they look like a real
+analysis but are not one. Every
+organisation and model named here is fictional. Every sample is a pure function of its
 arguments: the same call always returns an equal dict.
 """
 
@@ -23,37 +25,27 @@ from reports.pdf.document import (
     ScoreRow,
 )
 
-# fmt: off
-LLMFAO_MODELS: tuple[str, ...] = (
-    "GPT 4", "Platypus-2 Instruct (70B)", "Claude v2", "Claude v1.2", "Claude v1",
-    "GPT 3.5 Turbo", "GPT 3.5 Turbo (16k)", "Claude Instant v1", "LLaMA-2-Chat (70B)",
-    "Airoboros L2 70B", "LLaMA 2 SFT v10 (70B)", "PaLM 2 Bison", "Jurassic 2 Ultra",
-    "MythoMax-L2 (13B)", "Mythalion 13B", "ReMM SLERP L2 13B", "Weaver 12k",
-    "Vicuna v1.5 (13B)", "command-nightly", "command", "LLaMA-2-Chat (13B)",
-    "Chronos Hermes (13B)", "Guanaco (65B)", "Vicuna v1.3 (13B)", "Luminous Supreme Control",
-    "PaLM 2 Bison (Code Chat)", "Code Llama Instruct (34B)", "LLaMA-2-Chat (7B)",
-    "Guanaco (33B)", "Jurassic 2 Mid", "Qwen-Chat (7B)", "Luminous Extended Control",
-    "Falcon Instruct (40B)", "Code Llama Instruct (13B)", "Vicuna v1.3 (7B)", "MPT-Chat (30B)",
-    "Luminous Supreme", "Guanaco (13B)", "Koala (13B)", "command-light",
-    "Code Llama Instruct (7B)", "Jurassic 2 Light", "Luminous Extended",
-    "Open-Assistant StableLM SFT-7 (7B)", "MPT-Chat (7B)", "Luminous Base Control",
-    "StarCoderChat Alpha (16B)", "Falcon Instruct (7B)", "Vicuna-FastChat-T5 (3B)",
-    "Open-Assistant Pythia SFT-4 (12B)", "Luminous Base", "RedPajama-INCITE Chat (7B)",
-    "GPT-NeoXT-Chat-Base (20B)", "Alpaca (7B)", "Dolly v2 (12B)", "RedPajama-INCITE Chat (3B)",
-    "Pythia-Chat-Base (7B)", "Dolly v2 (7B)", "Dolly v2 (3B)",
-)
-# fmt: on
-
-LLMFAO_ATTRIBUTION = (
-    "LLMFAO crowd comparisons by Dmitry Ustalov (github.com/dustalov/llmfao, commit "
-    "9e224e94a40129fd6e1e1529b962307e84af40da); prompts and model outputs from llmonitor.com's "
-    "Crowdsourced LLM Benchmark. Licensed under Creative Commons Attribution 4.0 "
-    "International (CC BY 4.0), https://creativecommons.org/licenses/by/4.0/."
+# Fictional model families and generations; names are "<family> <generation>".
+FAMILIES = ("Atlas", "Aria", "Heron", "Orrery", "Tide", "Quill", "Ember", "Corvid")
+GENERATIONS = ("4", "3 Pro", "3.5", "3", "2.5", "2", "1.5", "1")
+ARENA_ATTRIBUTION = (
+    "Synthetic votes generated in-process by the Evidence Registry demo (seed 2026); the "
+    "organisations, models and votes are fictional."
 )
 
 ENGINE_VERSION = "fragility-engine 1.4.2 (amip+refit)"
 ELO_PER_NAT = 400 / math.log(10)
-N_VOTES = 8931
+N_VOTES = 200_000
+# The search budget of an analysis (1% of the votes): larger drop sets are not searched.
+BUDGET_VOTES = N_VOTES // 100
+
+
+def sample_model_names(n_models: int) -> list[str]:
+    """``n_models`` distinct fictional model names, strongest generation first."""
+    names = [f"{family} {generation}" for generation in GENERATIONS for family in FAMILIES]
+    if n_models > len(names):
+        raise ValueError(f"at most {len(names)} sample models, not {n_models}")
+    return names[:n_models]
 
 
 def _digest(label: str) -> str:
@@ -71,9 +63,10 @@ def _sample_scores(rng: random.Random, n_models: int) -> list[ScoreRow]:
         (3.2 * (1 - i / (n_models - 1)) ** 1.25 + rng.gauss(0.0, 0.05) for i in range(n_models)),
         reverse=True,
     )
-    # Pin the top two close together, as in LLMFAO where the lead is fragile.
+    # Pin the top two close together, as in the demo arena where the lead is fragile.
     strengths[1] = strengths[0] - 0.04
     reference = strengths[-1]
+    names = sample_model_names(n_models)
     rows: list[ScoreRow] = []
     for index, strength in enumerate(strengths):
         score = strength - reference
@@ -81,7 +74,7 @@ def _sample_scores(rng: random.Random, n_models: int) -> list[ScoreRow]:
         elo = 1000 + ELO_PER_NAT * score
         rows.append(
             {
-                "model": LLMFAO_MODELS[index % len(LLMFAO_MODELS)],
+                "model": names[index],
                 "score": round(score, 4),
                 "elo": round(elo, 1),
                 "ci_low": round(elo - half_width, 1),
@@ -98,10 +91,10 @@ def _fragility_row(
 ) -> FragilityRow:
     incumbent, challenger = scores[rank - 1], scores[rank]
     gap = incumbent["score"] - challenger["score"]
-    found = rng.random() > 0.05
     # Votes to flip grow with the score gap; the log-normal factor mimics AMIP's spread.
-    votes = 16 if kind == "top1" else max(1, int(gap * 5200 * rng.lognormvariate(0.0, 0.6)))
-    votes = min(votes, N_VOTES // 4)
+    # Beyond the budget the search finds nothing.
+    votes = 73 if kind == "top1" else max(1, int(gap * 5000 * rng.lognormvariate(0.0, 0.6)))
+    found = votes <= BUDGET_VOTES
     dropped = sorted(rng.sample(range(1, N_VOTES + 1), votes)) if found else []
     return {
         "kind": kind,
@@ -129,30 +122,31 @@ def _manifest(report_id: str, kind: str, subject_ids: list[str], seq: int) -> Ma
     }
 
 
-def sample_claim_document(n_models: int = 59, seed: int = 20231004) -> ReportDocument:
-    """A claim report document over an LLMFAO-sized leaderboard (about 20 pages)."""
+def sample_claim_document(n_models: int = 40, seed: int = 20260908) -> ReportDocument:
+    """A claim report document over a demo-sized synthetic arena (22 pages)."""
     rng = random.Random(seed)
     scores = _sample_scores(rng, n_models)
     # Rank 1 against rank 2 is the headline "top1" test; the rest are adjacent-rank swaps.
     fragility = [_fragility_row(rng, scores, 1, "top1")]
     fragility += [_fragility_row(rng, scores, rank, "rank") for rank in range(2, n_models)]
-    dataset_sha = _digest("llmfao/crowd-comparisons.csv")
+    dataset_sha = _digest("open-preference-arena-2026-09.csv")
+    leader, runner_up = scores[0]["model"], scores[1]["model"]
     claim: ClaimSection = {
-        "claim_id": "C-2023-0117",
-        "statement": "GPT 4 is the best model on the LLMFAO crowd leaderboard, ahead of every "
-        "open-weight model including Platypus-2 Instruct (70B).",
-        "claimant": "OpenAI (as repeated in a vendor comparison deck)",
-        "model": "GPT 4",
-        "benchmark": "LLMFAO crowd pairwise preferences",
-        "source_url": "https://example.org/press/2023-10-04-leaderboard",
-        "claim_date": "2023-10-04",
+        "claim_id": "C-2026-0117",
+        "statement": f"{leader} is the number one model on the Open Preference Arena, ahead "
+        f"of {runner_up} and every open-weight model.",
+        "claimant": "Northwind AI (fictional)",
+        "model": leader,
+        "benchmark": "Open Preference Arena (synthetic)",
+        "source_url": "https://northwind-ai.example/news/2026-09-08-arena",
+        "claim_date": "2026-09-08",
         "dataset": {
-            "source_url": "https://github.com/dustalov/llmfao",
+            "source_url": "https://lumen-eval.example/arena/2026-09",
             "sha256": dataset_sha,
             "n_votes": N_VOTES,
             "n_models": n_models,
-            "n_ties": 3471,
-            "attribution": LLMFAO_ATTRIBUTION,
+            "n_ties": 59_646,
+            "attribution": ARENA_ATTRIBUTION,
         },
         "fit": {
             "tie_handling": "a tie counts as half a win for each side (Chatbot Arena convention)",
@@ -164,17 +158,17 @@ def sample_claim_document(n_models: int = 59, seed: int = 20231004) -> ReportDoc
         "fragility": fragility,
         "engine_version": ENGINE_VERSION,
     }
-    manifest = _manifest("R-2024-000311", "claim", ["claim:C-2023-0117"], 4812)
+    manifest = _manifest("R-2026-000311", "claim", ["claim:C-2026-0117"], 4812)
     manifest["files"] = [
-        {"role": "dataset", "name": "crowd-comparisons.csv", "sha256": dataset_sha}
+        {"role": "dataset", "name": "open-preference-arena-2026-09.csv", "sha256": dataset_sha}
     ]
     manifest["analysis_ids"] = ["fit:F-0192", "fragility:A-0733", "fragility:A-0734"]
     return {
-        "report_id": "R-2024-000311",
+        "report_id": "R-2026-000311",
         "kind": "claim",
         "title": "Benchmark claim assessment",
-        "subject": "Claim C-2023-0117: GPT 4 leads LLMFAO",
-        "generated_at": "2024-03-18T09:30:00+00:00",
+        "subject": f"Claim C-2026-0117: {leader} leads the Open Preference Arena",
+        "generated_at": "2026-09-18T09:30:00+00:00",
         "ledger_head": _ledger_head(4812),
         "manifest": manifest,
         "issuer": "Evidence Registry (sample data)",
@@ -183,32 +177,32 @@ def sample_claim_document(n_models: int = 59, seed: int = 20231004) -> ReportDoc
 
 
 def _sample_incident() -> IncidentSection:
-    weights = _digest("weights/nimbus-7b-v2.safetensors")
-    outputs = _digest("probes/nimbus-vs-gpt35-outputs.jsonl")
+    weights = _digest("weights/heron-9b.safetensors")
+    outputs = _digest("probes/heron-9b-vs-atlas-4-outputs.jsonl")
     return {
-        "incident_id": "I-2024-0007",
-        "title": "Suspected distillation of GPT 3.5 Turbo into Nimbus-7B v2",
-        "summary": "Nimbus-7B v2 reproduces GPT 3.5 Turbo's rare refusal phrasings and its "
-        "watermark-bearing token choices far more often than comparable 7B models.",
+        "incident_id": "I-2026-0007",
+        "title": "Suspected distillation of Atlas 4 into Heron 9B",
+        "summary": "Heron 9B reproduces Atlas 4's rare refusal phrasings and its "
+        "watermark-bearing token choices far more often than comparable 9B models.",
         "status": "under review",
         "evidentiary_level": "substantial (two independent tests reject H0 at 0.01)",
         "parties": [
             {
                 "role": "original developer",
-                "organisation": "OpenAI",
+                "organisation": "Northwind AI (fictional)",
                 "release": {
-                    "model": "GPT 3.5 Turbo",
-                    "version": "0613",
-                    "released_on": "2023-06-13",
+                    "model": "Atlas 4",
+                    "version": "2026-06",
+                    "released_on": "2026-06-02",
                 },
             },
             {
                 "role": "suspected distiller",
-                "organisation": "Nimbus Labs",
+                "organisation": "Saltmarsh Intelligence (fictional)",
                 "release": {
-                    "model": "Nimbus-7B",
-                    "version": "v2",
-                    "released_on": "2024-01-22",
+                    "model": "Heron 9B",
+                    "version": "1.0",
+                    "released_on": "2026-07-08",
                     "sha256": weights,
                 },
             },
@@ -216,7 +210,7 @@ def _sample_incident() -> IncidentSection:
         "timeline": [
             {
                 "seq": 4700 + step,
-                "at": f"2024-02-{10 + step:02d}T1{step}:05:00+00:00",
+                "at": f"2026-08-{10 + step:02d}T1{step}:05:00+00:00",
                 "actor": actor,
                 "action": action,
                 "summary": summary,
@@ -243,7 +237,7 @@ def _sample_incident() -> IncidentSection:
                 "ci_high": 0.436,
                 "p_value": 0.0002,
                 "decision": "reject H0 at 0.01",
-                "files": [{"name": "nimbus-vs-gpt35-outputs.jsonl", "sha256": outputs}],
+                "files": [{"name": "heron-9b-vs-atlas-4-outputs.jsonl", "sha256": outputs}],
             },
             {
                 "evidence_id": "E-0032",
@@ -257,20 +251,20 @@ def _sample_incident() -> IncidentSection:
                 "decision": "reject H0 at 0.01",
                 "files": [
                     {"name": "watermark-probe-tokens.parquet", "sha256": _digest("wm-tokens")},
-                    {"name": "nimbus-7b-v2.safetensors", "sha256": weights},
+                    {"name": "heron-9b.safetensors", "sha256": weights},
                 ],
             },
         ],
         "atlas_techniques": [
-            {"technique_id": "AML.T0024", "name": "Exfiltration via ML Inference API"},
-            {"technique_id": "AML.T0024.002", "name": "Extract ML Model"},
+            {"technique_id": "AML.T0024", "name": "Exfiltration via AI Inference API"},
+            {"technique_id": "AML.T0024.002", "name": "Extract AI Model"},
         ],
         "approvals": [
             {
                 "name": "Carol Reviewer",
                 "role": "evidence reviewer",
                 "decision": "approved",
-                "at": "2024-02-14T14:05:00+00:00",
+                "at": "2026-08-14T14:05:00+00:00",
             }
         ],
         "engine_version": "cloning-engine 0.9.1",
@@ -280,7 +274,7 @@ def _sample_incident() -> IncidentSection:
 def sample_incident_document() -> ReportDocument:
     """An incident report document with two evidence items and a five-entry timeline."""
     incident = _sample_incident()
-    manifest = _manifest("R-2024-000312", "incident", ["incident:I-2024-0007"], 4813)
+    manifest = _manifest("R-2026-000312", "incident", ["incident:I-2026-0007"], 4813)
     manifest["files"] = [
         {"role": "evidence", "name": f["name"], "sha256": f["sha256"]}
         for row in incident["evidence"]
@@ -289,11 +283,11 @@ def sample_incident_document() -> ReportDocument:
     manifest["analysis_ids"] = [row["evidence_id"] for row in incident["evidence"]]
     manifest["engine_version"] = incident["engine_version"]
     return {
-        "report_id": "R-2024-000312",
+        "report_id": "R-2026-000312",
         "kind": "incident",
         "title": "Model cloning incident report",
-        "subject": "Incident I-2024-0007: Nimbus-7B v2",
-        "generated_at": "2024-03-18T09:31:00+00:00",
+        "subject": "Incident I-2026-0007: Heron 9B",
+        "generated_at": "2026-09-18T09:31:00+00:00",
         "ledger_head": _ledger_head(4813),
         "manifest": manifest,
         "issuer": "Evidence Registry (sample data)",
@@ -303,42 +297,42 @@ def sample_incident_document() -> ReportDocument:
 
 def _sample_digest() -> DigestSection:
     return {
-        "period_start": "2024-02-01",
-        "period_end": "2024-02-29",
+        "period_start": "2026-08-01",
+        "period_end": "2026-08-31",
         "releases": [
             {"organisation": org, "model": model, "version": version, "released_on": day}
             for org, model, version, day in [
-                ("Nimbus Labs", "Nimbus-7B", "v2", "2024-02-02"),
-                ("Mistral AI", "Mistral Large", "2402", "2024-02-26"),
-                ("Google", "Gemma", "7B-it", "2024-02-21"),
-                ("Google", "Gemini", "1.5 Pro", "2024-02-15"),
-                ("Alibaba", "Qwen1.5-72B-Chat", "1.5", "2024-02-05"),
+                ("Saltmarsh Intelligence", "Heron 9B", "1.1", "2026-08-04"),
+                ("Emberline", "Ember 2", "2026-08", "2026-08-12"),
+                ("Orrery Foundation", "Orrery 70B Instruct", "1.2", "2026-08-19"),
+                ("Halcyon Labs", "Aria 3 Pro", "2026-08", "2026-08-21"),
+                ("Corvid Systems", "Corvid 32B Coder", "1.0", "2026-08-27"),
             ]
         ],
         "claims": [
             {
-                "claim_id": "C-2023-0117",
-                "model": "GPT 4",
-                "benchmark": "LLMFAO crowd pairwise preferences",
-                "statement": "GPT 4 is the best model on the LLMFAO crowd leaderboard.",
+                "claim_id": "C-2026-0117",
+                "model": "Atlas 4",
+                "benchmark": "Open Preference Arena (synthetic)",
+                "statement": "Atlas 4 is the number one model on the Open Preference Arena.",
                 "verdict": "fragile",
-                "votes_to_flip": 16,
-                "fraction": 16 / N_VOTES,
+                "votes_to_flip": 73,
+                "fraction": 73 / N_VOTES,
             },
             {
-                "claim_id": "C-2024-0009",
-                "model": "Claude v2",
-                "benchmark": "LLMFAO crowd pairwise preferences",
-                "statement": "Claude v2 ranks above every LLaMA-2-Chat size.",
-                "verdict": "robust",
-                "votes_to_flip": 412,
-                "fraction": 412 / N_VOTES,
+                "claim_id": "C-2026-0121",
+                "model": "Orrery 70B Instruct",
+                "benchmark": "Open Preference Arena (synthetic)",
+                "statement": "Arena voters prefer Orrery 70B Instruct to Tide 70B Chat.",
+                "verdict": "robust within the search budget",
+                "votes_to_flip": None,
+                "fraction": None,
             },
             {
-                "claim_id": "C-2024-0011",
-                "model": "Gemma 7B-it",
-                "benchmark": "Vendor arena snapshot",
-                "statement": "Gemma 7B-it beats Mistral 7B Instruct head to head.",
+                "claim_id": "C-2026-0124",
+                "model": "Quill 8B Instruct",
+                "benchmark": "Fablemath-500",
+                "statement": "Quill 8B Instruct solves more Fablemath-500 problems than Tide 12B.",
                 "verdict": "not analysed (dataset not yet deposited)",
                 "votes_to_flip": None,
                 "fraction": None,
@@ -346,11 +340,11 @@ def _sample_digest() -> DigestSection:
         ],
         "incidents": [
             {
-                "incident_id": "I-2024-0007",
-                "title": "Suspected distillation of GPT 3.5 Turbo into Nimbus-7B v2",
+                "incident_id": "I-2026-0007",
+                "title": "Suspected distillation of Atlas 4 into Heron 9B",
                 "status": "under review",
                 "evidentiary_level": "substantial",
-                "opened_on": "2024-02-10",
+                "opened_on": "2026-08-10",
             }
         ],
     }
@@ -360,18 +354,18 @@ def sample_digest_document() -> ReportDocument:
     """A monthly digest document with releases, claim verdicts and one public incident."""
     digest = _sample_digest()
     manifest = _manifest(
-        "R-2024-000313",
+        "R-2026-000313",
         "digest",
         [f"claim:{c['claim_id']}" for c in digest["claims"]]
         + [f"incident:{i['incident_id']}" for i in digest["incidents"]],
         4814,
     )
     return {
-        "report_id": "R-2024-000313",
+        "report_id": "R-2026-000313",
         "kind": "digest",
-        "title": "Registry digest, February 2024",
-        "subject": "Digest 2024-02-01 to 2024-02-29",
-        "generated_at": "2024-03-01T06:00:00+00:00",
+        "title": "Registry digest, August 2026",
+        "subject": "Digest 2026-08-01 to 2026-08-31",
+        "generated_at": "2026-09-01T06:00:00+00:00",
         "ledger_head": _ledger_head(4814),
         "manifest": manifest,
         "issuer": "Evidence Registry (sample data)",

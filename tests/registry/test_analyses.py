@@ -15,13 +15,17 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from registry.analyses import analyses_requeue_stuck, analysis_request, analysis_run
 from registry.datasets import read_dataset_votes
-from registry.demo import LLMFAO_READ_OPTIONS
 from registry.fragility import AnalysisOptions, Arena
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
 from registry.services import dataset_ingest
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, ModelReleaseFactory
 
 LLMFAO_CSV = Path(__file__).resolve().parents[2] / "data" / "llmfao" / "crowd-comparisons.csv"
+LLMFAO_READ_OPTIONS = {
+    "format": "csv",
+    "columns": "model_a=left,model_b=right,winner=winner",
+    "winner_values": "model_a=left,model_b=right,tie=tie",
+}
 # The engine's own tests cover the full search; here the job machinery matters.
 FAST = {"bootstrap_rounds": 20, "top_k": [1], "adjacent_pairs": False, "random_trials": 2}
 

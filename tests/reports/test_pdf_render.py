@@ -25,6 +25,7 @@ from reports.pdf.charts import nice_ticks
 from reports.pdf.manifest import canonical_json
 from reports.pdf.render import render_pdf
 from reports.pdf.samples import sample_claim_document, sample_documents
+from tests.real_ai_names import real_names_in
 from tests.reports.pdf_tools import page_count, pdf_text, run_tool
 
 KINDS = ("claim", "incident", "digest")
@@ -104,7 +105,7 @@ def test_title_page_shows_identity_ledger_head_and_manifest_digest(
     for expected in (
         document["report_id"],
         document["subject"],
-        "2024-03-18 09:30 UTC",
+        "2026-09-18 09:30 UTC",
         document["ledger_head"]["hash"],
         hashlib.sha256(extracted.read_bytes()).hexdigest(),
         "How to verify this report",
@@ -150,8 +151,16 @@ def test_claim_report_shows_attribution_and_fragility_in_plain_words(
     assert _flat(claim["dataset"]["attribution"]) in text
     top = claim["fragility"][0]
     share = f"{100 * top['votes_to_flip'] / claim['dataset']['n_votes']:.2f}%"
-    assert f"Dropping {top['votes_to_flip']} of the 8,931 votes ({share})" in text
+    votes = claim["dataset"]["n_votes"]
+    assert f"Dropping {top['votes_to_flip']} of the {votes:,} votes ({share})" in text
     assert "upper bound" in text
+
+
+def test_the_samples_name_no_real_organisation_or_model() -> None:
+    text = json.dumps(sample_documents())
+    # The method section cites the tie convention it follows; that names no party.
+    text = text.replace("(Chatbot Arena convention)", "")
+    assert real_names_in(text) == set()
 
 
 def test_claim_report_lists_every_dropped_vote_id(rendered: dict[str, Path]) -> None:
