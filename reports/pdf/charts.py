@@ -27,6 +27,8 @@ def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     magnitude = 10 ** math.floor(math.log10(raw_step))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw_step)
     first = math.floor(low / step) * step
+    if first > low:  # low / step underflowed to -0.0 (a subnormal low): one step further
+        first -= step
     count = math.ceil((high - first) / step - 1e-9) + 1
     return [round(first + i * step, 10) for i in range(count)]
 
