@@ -18,6 +18,7 @@ from registry.models.incidents import (
     evidence_kind_choices,
 )
 from registry.models.ledger import LedgerEntry
+from registry.models.tlog import Checkpoint, Cosignature, TreeNode
 from registry.models.records import (
     Benchmark,
     BenchmarkClaim,
@@ -34,8 +35,10 @@ __all__ = [
     "DECISION_STATUSES",
     "Benchmark",
     "BenchmarkClaim",
+    "Checkpoint",
     "CloningIncident",
     "Commitment",
+    "Cosignature",
     "Evidence",
     "EvidenceFile",
     "FragilityAnalysis",
@@ -49,6 +52,7 @@ __all__ = [
     "OrganizationMembership",
     "RightOfReply",
     "StoredFile",
+    "TreeNode",
     "VoteDataset",
     "_blob_path",
     "evidence_kind_choices",

@@ -1,0 +1,66 @@
+"""The transparency log over the ledger: stored tree nodes, checkpoints, cosignatures."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TreeNode(models.Model):
+    """A *tree node* is the root hash of one complete subtree of the ledger's Merkle tree
+    (RFC 9162 section 2.1): the 2**level leaves starting at leaf ``index * 2**level``.
+    Leaf n (level 0) is SHA-256(0x00 || bytes of ledger entry n+1's ``entry_hash``).
+    Nodes are written with the ledger entry that completes them and never change, so a
+    proof or a root reads O(log n) of them (see ``registry.tlog.merkle``)."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    digest = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="tlog_node_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"node ({self.level}, {self.index})"
+
+
+class Checkpoint(models.Model):
+    """A *checkpoint* is the log's signed statement of its tree size and root hash, in
+    the C2SP tlog-checkpoint format; ``note`` is the signed note exactly as served."""
+
+    tree_size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    note = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-tree_size"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size} {self.root_hash[:12]}"
+
+
+class Cosignature(models.Model):
+    """A *cosignature* is a witness's C2SP tlog-cosignature/v1 over one checkpoint: its
+    statement that it verified the checkpoint consistent with everything it saw before."""
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    witness = models.CharField(max_length=200)
+    key_id = models.CharField(max_length=8)
+    timestamp = models.PositiveBigIntegerField()
+    line = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["checkpoint", "witness"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "key_id"], name="tlog_one_cosignature_per_witness"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness} on {self.checkpoint}"
