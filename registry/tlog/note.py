@@ -93,7 +93,7 @@ class Verifier:
             raise NoteError(f"verifier key id {key_id} does not match its key")
         return verifier
 
-    def _verify(self, message: bytes, signature: bytes) -> bool:
+    def verifies(self, message: bytes, signature: bytes) -> bool:
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
         except InvalidSignature:
@@ -211,7 +211,7 @@ def verify_note(note: str, verifier: Verifier) -> str:
     body, lines = split_note(note)
     for line in lines:
         if line.name == verifier.name and line.key_id == verifier.key_id:
-            if verifier._verify(body.encode(), line.payload):
+            if verifier.verifies(body.encode(), line.payload):
                 return body
             raise NoteError(f"the signature by {verifier.name} does not verify")
     raise NoteError(f"the note carries no signature by {verifier.name}")
@@ -235,7 +235,7 @@ def verify_cosignature(body: str, line: str, verifier: Verifier) -> Cosignature:
     if len(parsed.payload) != 8 + 64:
         raise NoteError("a cosignature/v1 is a timestamp and a 64-byte signature")
     timestamp = int.from_bytes(parsed.payload[:8], "big")
-    if not verifier._verify(_cosigned_message(body, timestamp), parsed.payload[8:]):
+    if not verifier.verifies(_cosigned_message(body, timestamp), parsed.payload[8:]):
         raise NoteError(f"the cosignature by {verifier.name} does not verify")
     return Cosignature(verifier.name, verifier.key_id.hex(), timestamp, parsed.text)
 
