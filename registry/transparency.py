@@ -81,6 +81,12 @@ def tlog_consistency(*, old_size: int, new_size: int) -> list[bytes]:
     return merkle.consistency_proof(tlog_nodes, old_size, new_size)
 
 
+def tlog_leaves(*, first: int, last: int) -> list[tuple[int, bytes]]:
+    """(index, leaf hash) of leaves ``first`` to ``last`` (0-based, inclusive)."""
+    rows = TreeNode.objects.filter(level=0, index__gte=first, index__lte=last).order_by("index")
+    return [(index, bytes(digest)) for index, digest in rows.values_list("index", "digest")]
+
+
 def tlog_leaf_index(leaf: bytes) -> int | None:
     """The index of the leaf with this hash, or None."""
     return TreeNode.objects.filter(level=0, digest=leaf).values_list("index", flat=True).first()

@@ -18,7 +18,6 @@ from registry.models.incidents import (
     evidence_kind_choices,
 )
 from registry.models.ledger import LedgerEntry
-from registry.models.tlog import Checkpoint, Cosignature, TreeNode
 from registry.models.records import (
     Benchmark,
     BenchmarkClaim,
@@ -30,6 +29,7 @@ from registry.models.records import (
     VoteDataset,
     _blob_path,
 )
+from registry.models.tlog import Checkpoint, Cosignature, TreeNode
 
 __all__ = [
     "DECISION_STATUSES",
