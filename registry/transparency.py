@@ -23,9 +23,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from registry.models import Checkpoint, Cosignature, LedgerEntry, TreeNode
+from registry.models.tlog import LEVEL_STRIDE, node_position
 from registry.tlog import merkle, note
 from registry.tlog.merkle import NodeKey
 
@@ -42,14 +42,15 @@ def entry_leaf(entry_hash: str) -> bytes:
 
 def tlog_nodes(keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
     """The stored nodes among ``keys``, in one query."""
-    wanted = set(keys)
-    if not wanted:
+    positions = {node_position(level, index) for level, index in keys}
+    if not positions:
         return {}
-    condition = Q()
-    for level, index in wanted:
-        condition |= Q(level=level, index=index)
-    rows = TreeNode.objects.filter(condition).values_list("level", "index", "digest")
-    return {(level, index): bytes(digest) for level, index, digest in rows}
+    rows = TreeNode.objects.filter(position__in=positions).values_list("position", "digest")
+    return {divmod(position, LEVEL_STRIDE): bytes(digest) for position, digest in rows}
+
+
+def _node(key: NodeKey, digest: bytes) -> TreeNode:
+    return TreeNode(position=node_position(*key), digest=digest)
 
 
 def tlog_append(*, entry: LedgerEntry) -> None:
@@ -57,16 +58,14 @@ def tlog_append(*, entry: LedgerEntry) -> None:
     size = entry.seq - 1
     siblings = tlog_nodes(merkle.append_keys(size))
     created = merkle.append_nodes(size, entry_leaf(entry.entry_hash), siblings)
-    TreeNode.objects.bulk_create(
-        [TreeNode(level=level, index=index, digest=digest) for (level, index), digest in created]
-    )
+    TreeNode.objects.bulk_create([_node(key, digest) for key, digest in created])
 
 
 def tlog_size() -> int:
     """The number of leaves in the stored tree."""
-    last = TreeNode.objects.filter(level=0).order_by("-index").values_list("index", flat=True)
-    index = last.first()
-    return 0 if index is None else index + 1
+    leaves = TreeNode.objects.filter(position__lt=LEVEL_STRIDE).order_by("-position")
+    last = leaves.values_list("position", flat=True).first()
+    return 0 if last is None else last + 1
 
 
 def tlog_root(size: int) -> bytes:
@@ -77,19 +76,32 @@ def tlog_inclusion(*, index: int, size: int) -> list[bytes]:
     return merkle.inclusion_proof(tlog_nodes, index, size)
 
 
+def tlog_leaf_and_inclusion(*, index: int, size: int) -> tuple[bytes, list[bytes]]:
+    """Leaf ``index``'s hash and audit path, read in one query."""
+    fetched: dict[NodeKey, bytes] = {}
+
+    def read_with_leaf(keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
+        fetched.update(tlog_nodes([*keys, (0, index)]))
+        return fetched
+
+    proof = merkle.inclusion_proof(read_with_leaf, index, size)
+    return fetched[(0, index)], proof
+
+
 def tlog_consistency(*, old_size: int, new_size: int) -> list[bytes]:
     return merkle.consistency_proof(tlog_nodes, old_size, new_size)
 
 
 def tlog_leaves(*, first: int, last: int) -> list[tuple[int, bytes]]:
     """(index, leaf hash) of leaves ``first`` to ``last`` (0-based, inclusive)."""
-    rows = TreeNode.objects.filter(level=0, index__gte=first, index__lte=last).order_by("index")
-    return [(index, bytes(digest)) for index, digest in rows.values_list("index", "digest")]
+    rows = TreeNode.objects.filter(position__gte=first, position__lte=last).order_by("position")
+    return [(index, bytes(digest)) for index, digest in rows.values_list("position", "digest")]
 
 
 def tlog_leaf_index(leaf: bytes) -> int | None:
     """The index of the leaf with this hash, or None."""
-    return TreeNode.objects.filter(level=0, digest=leaf).values_list("index", flat=True).first()
+    leaves = TreeNode.objects.filter(position__lt=LEVEL_STRIDE, digest=leaf)
+    return leaves.values_list("position", flat=True).first()
 
 
 def tlog_rebuild() -> int:
@@ -100,7 +112,7 @@ def tlog_rebuild() -> int:
     with transaction.atomic():
         TreeNode.objects.all().delete()
         TreeNode.objects.bulk_create(
-            [TreeNode(level=lv, index=ix, digest=d) for (lv, ix), d in tree.nodes.items()],
+            [_node(key, digest) for key, digest in tree.nodes.items()],
             batch_size=5000,
         )
     return tree.size
@@ -239,7 +251,8 @@ def tlog_verify() -> TreeProblem | None:
         if seq != tree.size:
             return TreeProblem(f"ledger entry #{tree.size} is missing")
     stored = {
-        (lv, ix): bytes(d) for lv, ix, d in TreeNode.objects.values_list("level", "index", "digest")
+        divmod(position, LEVEL_STRIDE): bytes(digest)
+        for position, digest in TreeNode.objects.values_list("position", "digest")
     }
     if stored != tree.nodes:
         wrong = sorted(

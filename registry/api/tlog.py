@@ -72,8 +72,11 @@ def _int_param(request: Request, name: str, default: int | None = None) -> int:
 def _tree_size(request: Request) -> int:
     """``tree_size`` from the query, by default the latest checkpoint's; never beyond
     the tree."""
-    latest = transparency.checkpoint_latest()
-    size = _int_param(request, "tree_size", latest.tree_size if latest else 0)
+    if request.query_params.get("tree_size"):
+        size = _int_param(request, "tree_size")
+    else:
+        latest = transparency.checkpoint_latest()
+        size = latest.tree_size if latest else 0
     current = transparency.tlog_size()
     if size > current:
         raise ValidationError({"tree_size": f"the log has only {current} entries"})
@@ -189,8 +192,7 @@ class InclusionProofView(APIView):
         index = self._leaf_index(request)
         if index >= size:
             raise ValidationError({"tree_size": f"entry #{index + 1} is not in a tree of {size}"})
-        proof = transparency.tlog_inclusion(index=index, size=size)
-        leaf = transparency.tlog_nodes([(0, index)])[(0, index)]
+        leaf, proof = transparency.tlog_leaf_and_inclusion(index=index, size=size)
         return Response(
             {
                 "seq": index + 1,

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from django.db import models
 
+# A node's position packs (level, index) into one key: level * 2**48 + index. 2**48
+# leaves is far beyond any ledger, and one primary-key lookup per node keeps proofs fast.
+LEVEL_STRIDE = 1 << 48
+
+
+def node_position(level: int, index: int) -> int:
+    return level * LEVEL_STRIDE + index
+
 
 class TreeNode(models.Model):
     """A *tree node* is the root hash of one complete subtree of the ledger's Merkle tree
@@ -12,17 +20,29 @@ class TreeNode(models.Model):
     Nodes are written with the ledger entry that completes them and never change, so a
     proof or a root reads O(log n) of them (see ``registry.tlog.merkle``)."""
 
-    level = models.PositiveSmallIntegerField()
-    index = models.PositiveBigIntegerField()
+    position = models.PositiveBigIntegerField(primary_key=True)
     digest = models.BinaryField(max_length=32)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="tlog_node_position_unique"),
+        indexes = [
+            # Finding a leaf by its hash (inclusion proofs by leaf hash); leaves only.
+            models.Index(
+                fields=["digest"],
+                condition=models.Q(position__lt=LEVEL_STRIDE),
+                name="tlog_leaf_digest_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"node ({self.level}, {self.index})"
+
+    @property
+    def level(self) -> int:
+        return self.position // LEVEL_STRIDE
+
+    @property
+    def index(self) -> int:
+        return self.position % LEVEL_STRIDE
 
 
 class Checkpoint(models.Model):

@@ -71,8 +71,7 @@ def test_the_beat_task_signs_only_when_the_tree_grew(alice: object) -> None:
 
 
 def stored_nodes() -> dict[tuple[int, int], bytes]:
-    rows = TreeNode.objects.values_list("level", "index", "digest")
-    return {(level, index): bytes(digest) for level, index, digest in rows}
+    return {(n.level, n.index): bytes(n.digest) for n in TreeNode.objects.all()}
 
 
 def test_rebuilding_the_tree_reproduces_the_incremental_one(alice: object) -> None:
@@ -89,7 +88,7 @@ def test_verify_ledger_checks_the_tree_and_every_checkpoint(alice: object) -> No
     transparency.checkpoint_issue()
     call_command("verify_ledger")
     # Someone with database access swaps a leaf: the tree no longer matches the ledger.
-    TreeNode.objects.filter(level=0, index=2).update(digest=bytes(32))
+    TreeNode.objects.filter(position=2).update(digest=bytes(32))  # leaf 2
     with pytest.raises(CommandError, match=r"tree nodes differ from the ledger"):
         call_command("verify_ledger")
 
