@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
 from registry import transparency
@@ -105,3 +109,46 @@ def test_verify_ledger_catches_a_restored_backup_with_different_entries(alice: o
     assert ledger_verify() is None
     with pytest.raises(CommandError, match=r"first 4 entries no longer match the signed"):
         call_command("verify_ledger")
+
+
+def test_tlog_keygen_writes_a_private_key_and_prints_its_vkey(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_file = tmp_path / "log.key"
+    call_command("tlog_keygen", "registry.example/log", str(key_file))
+    vkey = capsys.readouterr().out.strip()
+    signer = note.Signer.from_skey(key_file.read_text())
+    assert signer.verifier.vkey == vkey
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(CommandError, match="cannot create"):
+        call_command("tlog_keygen", "registry.example/log", str(key_file))
+    with pytest.raises(CommandError, match="without spaces"):
+        call_command("tlog_keygen", "bad origin", str(tmp_path / "other.key"))
+
+
+def test_the_configured_key_file_signs_checkpoints(
+    alice: object, tmp_path: Path, settings: Any
+) -> None:
+    key = note.Signer.generate("registry.example/log")
+    key_file = tmp_path / "log.key"
+    key_file.write_text(key.skey)
+    settings.TLOG_SIGNING_KEY_FILE = str(key_file)
+    transparency.log_signer.cache_clear()
+    try:
+        make_org(alice, 1)
+        checkpoint = transparency.checkpoint_issue()
+        assert note.open_checkpoint(checkpoint.note, key.verifier).size == 1
+    finally:
+        transparency.log_signer.cache_clear()
+
+
+def test_production_without_a_key_file_refuses_to_sign(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.TESTING = False
+    settings.TLOG_SIGNING_KEY_FILE = ""
+    transparency.log_signer.cache_clear()
+    try:
+        with pytest.raises(ImproperlyConfigured, match="TLOG_SIGNING_KEY_FILE must be set"):
+            transparency.log_signer()
+    finally:
+        transparency.log_signer.cache_clear()
