@@ -137,7 +137,9 @@ def measure_appends(count: int) -> tuple[list[float], list[float]]:
 
     def append(_: int) -> None:
         with transaction.atomic():
-            ledger.ledger_append(instance=organisation, action="update", actor=None)
+            ledger.ledger_append(
+                instance=organisation, action="update", actor=None, scope=ledger.PUBLIC
+            )
 
     try:
         whole = timed_each(append, count)
@@ -204,6 +206,15 @@ def measure_api(
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/v1/log/")
+        # Warm every worker (its first request imports the views) before measuring.
+        warm = [
+            threading.Thread(target=_wait_for, args=(f"http://127.0.0.1:{port}/api/v1/log/",))
+            for _ in range(16)
+        ]
+        for thread in warm:
+            thread.start()
+        for thread in warm:
+            thread.join()
         latencies: list[float] = []
         lock = threading.Lock()
 
@@ -330,25 +341,35 @@ def main() -> None:
     assert size == args.entries, size
     transparency.checkpoint_issue()
     proofs = measure_proofs(size, args.proofs)
+    api_alone = measure_api(env, args.port, size, 1, args.requests_per_client)
     api = measure_api(env, args.port, size, args.clients, args.requests_per_client)
     rng = random.Random(2)
     peer = peer_numbers([rng.randbytes(32) for _ in range(args.peer_leaves)], args.proofs)
 
     database = env["DATABASE_URL"].split(":", 1)[0]
     print(f"entries: {size:,}  database: {database}  seeding (not timed): {seed_seconds:.0f} s")
-    print(f"{'measure':<46}{'median':>9}{'p95':>9}{'target':>10}")
-    rows = [
-        (f"ledger_append, last {args.measured:,} (whole)", whole, None),
-        ("  of which the tree (tlog_append)", tree, 2.0),
-        *[(name, values, 5.0 if "proof from" in name else 1.0) for name, values in proofs.items()],
-        (f"API inclusion proof, {args.clients} clients", api, 20.0),
+    print(f"{'measure':<44}{'mean':>9}{'median':>9}{'p95':>9}  target (statistic): met")
+    # The issue's targets: appends "at most 2 ms per entry ... over the last 10,000" (the
+    # mean), proofs and verification at most 5 ms and 1 ms (held to the p95 here), the API
+    # "20 ms p95".
+    rows: list[tuple[str, list[float], float | None, str]] = [
+        (f"ledger_append, last {args.measured:,} (whole)", whole, None, ""),
+        ("  of which the tree (tlog_append)", tree, 2.0, "mean"),
+        *[
+            (name, values, 5.0 if "proof from" in name else 1.0, "p95")
+            for name, values in proofs.items()
+        ],
+        ("API inclusion proof, 1 client", api_alone, None, ""),
+        (f"API inclusion proof, {args.clients} clients", api, 20.0, "p95"),
     ]
-    for name, values, target in rows:
-        label = "" if target is None else f"<= {target:g} ms"
+    for name, values, target, statistic in rows:
+        mean, median = statistics.fmean(values), statistics.median(values)
         p95 = percentile(values, 0.95)
-        print(f"{name:<46}{statistics.median(values):>7.3f}ms{p95:>7.3f}ms{label:>10}")
-    ok = all(percentile(v, 0.95) <= t for _, v, t in rows if t is not None)
-    print(f"all targets met at p95: {'yes' if ok else 'NO'}")
+        verdict = ""
+        if target is not None:
+            met = (mean if statistic == "mean" else p95) <= target
+            verdict = f"  <= {target:g} ms ({statistic}): {'yes' if met else 'NO'}"
+        print(f"{name:<44}{mean:>7.3f}ms{median:>7.3f}ms{p95:>7.3f}ms{verdict}")
     if peer is None:
         print("peer: none installed (pip install -r benchmarks/requirements-tlog-peer.txt)")
         return

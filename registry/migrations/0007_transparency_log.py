@@ -26,7 +26,7 @@ def build_tree(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0004_itemscoreanalysis"),
+        ("registry", "0006_ledger_scope_backfill_and_append_only_records"),
     ]
 
     operations = [
