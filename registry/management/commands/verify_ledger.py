@@ -17,16 +17,16 @@ class Command(BaseCommand):
         problem = ledger_verify()
         if problem is not None:
             raise CommandError(f"Ledger broken at seq {problem.seq}: {problem.reason}")
+        head = ledger_head()
+        # Every record is created with a ledger entry: records without a ledger mean
+        # the ledger was emptied behind the registry's back.
+        ledgered = (Organization, ModelRelease, Benchmark, BenchmarkClaim, CloningIncident)
+        if head is None and any(model.objects.exists() for model in ledgered):
+            raise CommandError("Ledger is empty, but the registry holds records.")
         tree_problem = tlog_verify()
         if tree_problem is not None:
             raise CommandError(f"Transparency log broken: {tree_problem.reason}")
-        head = ledger_head()
         if head is None:
-            # Every record is created with a ledger entry: records without a ledger mean
-            # the ledger was emptied behind the registry's back.
-            ledgered = (Organization, ModelRelease, Benchmark, BenchmarkClaim, CloningIncident)
-            if any(model.objects.exists() for model in ledgered):
-                raise CommandError("Ledger is empty, but the registry holds records.")
             self.stdout.write("Ledger is empty.")
             return
         self.stdout.write(
