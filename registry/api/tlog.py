@@ -28,6 +28,9 @@ from registry.models import Checkpoint, Cosignature
 from registry.tlog.merkle import ProofError
 
 MAX_ENTRIES = 1000
+# A proof between explicit tree sizes never changes (a rewrite makes a different tree,
+# which the old proofs do not fit), so caches and CDNs may keep it.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class CosignatureSerializer(serializers.ModelSerializer[Cosignature]):
@@ -193,7 +196,7 @@ class InclusionProofView(APIView):
         if index >= size:
             raise ValidationError({"tree_size": f"entry #{index + 1} is not in a tree of {size}"})
         leaf, proof = transparency.tlog_leaf_and_inclusion(index=index, size=size)
-        return Response(
+        response = Response(
             {
                 "seq": index + 1,
                 "leaf_index": index,
@@ -202,6 +205,9 @@ class InclusionProofView(APIView):
                 "proof": [h.hex() for h in proof],
             }
         )
+        if request.query_params.get("tree_size"):
+            response["Cache-Control"] = IMMUTABLE
+        return response
 
     def _leaf_index(self, request: Request) -> int:
         leaf_hex = request.query_params.get("leaf_hash")
@@ -243,7 +249,8 @@ class ConsistencyProofView(APIView):
             proof = transparency.tlog_consistency(old_size=first, new_size=second)
         except ProofError as error:
             raise ValidationError({"first": str(error)}) from error
-        return Response({"first": first, "second": second, "proof": [h.hex() for h in proof]})
+        body = {"first": first, "second": second, "proof": [h.hex() for h in proof]}
+        return Response(body, headers={"Cache-Control": IMMUTABLE})
 
 
 class EntriesView(APIView):

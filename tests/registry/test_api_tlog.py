@@ -218,3 +218,14 @@ def test_every_log_endpoint_is_in_the_openapi_schema() -> None:
         "entries/",
     ]:  # fmt: skip
         assert f"{LOG}/{suffix}" in paths
+
+
+def test_proofs_between_explicit_sizes_may_be_cached_and_the_latest_may_not(alice: User) -> None:
+    grow(alice, 5)
+    transparency.checkpoint_issue()
+    explicit = client_for(None).get(f"{LOG}/proof/inclusion/", {"seq": 2, "tree_size": 5})
+    assert "immutable" in explicit["Cache-Control"]
+    latest = client_for(None).get(f"{LOG}/proof/inclusion/", {"seq": 2})
+    assert "Cache-Control" not in latest
+    consistency = client_for(None).get(f"{LOG}/proof/consistency/", {"first": 2, "second": 5})
+    assert "immutable" in consistency["Cache-Control"]
