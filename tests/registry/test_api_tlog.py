@@ -229,3 +229,15 @@ def test_proofs_between_explicit_sizes_may_be_cached_and_the_latest_may_not(alic
     assert "Cache-Control" not in latest
     consistency = client_for(None).get(f"{LOG}/proof/consistency/", {"first": 2, "second": 5})
     assert "immutable" in consistency["Cache-Control"]
+
+
+def test_entries_run_a_fixed_number_of_queries_however_long_the_range(
+    ivan: User, embargoed_incident: int
+) -> None:
+    def count_queries(end: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client_for(ivan).get(f"{LOG}/entries/", {"start": 1, "end": end})
+            assert response.status_code == 200
+        return len(queries)
+
+    assert count_queries(2) == count_queries(LedgerEntry.objects.count())
