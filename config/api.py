@@ -4,7 +4,7 @@ of reports)."""
 
 from rest_framework.routers import DefaultRouter
 
-from registry.api import incidents, views
+from registry.api import incidents, tlog, views
 from reports.api import ReportViewSet
 
 router = DefaultRouter()
@@ -22,4 +22,4 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("decisions", incidents.DecisionViewSet, basename="incidentdecision")
 router.register("commitments", incidents.CommitmentViewSet, basename="commitment")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + tlog.urlpatterns

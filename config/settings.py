@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.requeue_stuck_reports",
         "schedule": 120.0,
     },
+    "issue-log-checkpoint": {
+        "task": "registry.tasks.issue_checkpoint",
+        "schedule": float(env_int("TLOG_CHECKPOINT_EVERY_SECONDS", 300)),
+    },
 }
 
 # Report signing (PAdES). Production names PEM files; with DEBUG on (or in tests)
@@ -237,6 +241,15 @@ REPORT_TRUST_ROOTS_FILE = env_str("REPORT_TRUST_ROOTS_FILE") or ""
 REPORT_TSA_URL = env_str("REPORT_TSA_URL") or ""
 REPORT_DEV_PKI_DIR = VAR_DIR / "dev-pki"
 REPORT_STUCK_AFTER_SECONDS = env_int("REPORT_STUCK_AFTER_SECONDS", 600)
+
+# The transparency log's checkpoint key (a Go-note signer key file,
+# "PRIVATE+KEY+<origin>+<id>+<key>"), separate from the PDF key. With DEBUG on (or in
+# tests) and none named, a development key whose origin says NOT-TRUSTED is made under
+# var/dev-tlog. TLOG_WITNESS_VKEYS lists the witnesses (vkeys, comma-separated) whose
+# cosignatures the registry accepts.
+TLOG_SIGNING_KEY_FILE = env_str("TLOG_SIGNING_KEY_FILE") or ""
+TLOG_DEV_KEY_DIR = VAR_DIR / "dev-tlog"
+TLOG_WITNESS_VKEYS = env_list("TLOG_WITNESS_VKEYS", [])
 
 LOGGING = {
     "version": 1,

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from registry.models import CloningIncident, LedgerEntry
 from registry.roles import recorded_user
+from registry.transparency import tlog_append
 
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming the ledger's advisory lock on PostgreSQL.
@@ -170,7 +171,7 @@ def ledger_append(
     snapshot_digest = sha256_hex(canonical_json(snapshot))
     object_type = instance._meta.label_lower
     object_id = str(instance.pk)
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         seq=seq,
         created_at=created_at,
         actor=recorded_user(actor),
@@ -193,6 +194,8 @@ def ledger_append(
             prev_hash=prev_hash,
         ),
     )
+    tlog_append(entry=entry)
+    return entry
 
 
 @dataclass(frozen=True)

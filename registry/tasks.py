@@ -3,9 +3,11 @@
 import datetime as dt
 
 from celery import shared_task
+from django.db import OperationalError
 
 from registry.analyses import TRANSIENT_ERRORS, analyses_requeue_stuck, analysis_run
 from registry.jobs import MAX_ATTEMPTS
+from registry.transparency import checkpoint_issue_if_grown
 
 
 @shared_task(
@@ -22,3 +24,10 @@ def run_fragility_analysis(analysis_id: int) -> None:
 @shared_task
 def requeue_stuck_analyses(older_than_seconds: int = 900) -> list[int]:
     return analyses_requeue_stuck(older_than=dt.timedelta(seconds=older_than_seconds))
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def issue_checkpoint() -> int | None:
+    """Sign a checkpoint when the log grew since the last one; its tree size, or None."""
+    checkpoint = checkpoint_issue_if_grown()
+    return checkpoint.tree_size if checkpoint else None

@@ -48,6 +48,7 @@ from reports.pdf.document import (
     ScoreRow,
     TimelineEvent,
 )
+from reports.transparency import log_proofs
 
 ISSUER = "Evidence Registry"
 TIE_HANDLING = {
@@ -79,6 +80,7 @@ def build_document(report: Report, *, generated_at: dt.datetime | None = None) -
         "engine_version": manifest_extra["engine_version"],
         "ledger_head": head,
     }
+    manifest["transparency"] = log_proofs(report, manifest)
     document: ReportDocument = {
         "report_id": report.report_id,
         "kind": report.kind,  # type: ignore[typeddict-item]

@@ -43,6 +43,7 @@ from reports.pdf.devca import ensure_dev_pki
 from reports.pdf.render import render_pdf
 from reports.pdf.signing import ReportSigner, SigningConfigurationError, load_signer
 from reports.pdf.verify import VerificationResult, verify_pdf
+from reports.transparency import NewerCheckpoint, log_checks
 
 # Errors worth another try: the database was briefly unavailable or its connection broke,
 # or the timestamp authority did not answer. Anything else is deterministic and fails the
@@ -338,8 +339,10 @@ def _registry_checks(result: VerificationResult) -> None:
     )
 
 
-def report_verify(data: bytes) -> VerificationResult:
-    """Every check on a report file: the signature ones, then the registry's own."""
+def report_verify(data: bytes, *, newer: NewerCheckpoint | None = None) -> VerificationResult:
+    """Every check on a report file: the signature ones, the registry's own, and the
+    transparency log's (consistency too when given a ``newer`` checkpoint)."""
     result = verify_pdf(data, trust_roots=trust_roots())
     _registry_checks(result)
+    log_checks(result, newer)
     return result

@@ -29,13 +29,16 @@ from registry.models.records import (
     VoteDataset,
     _blob_path,
 )
+from registry.models.tlog import Checkpoint, Cosignature, TreeNode
 
 __all__ = [
     "DECISION_STATUSES",
     "Benchmark",
     "BenchmarkClaim",
+    "Checkpoint",
     "CloningIncident",
     "Commitment",
+    "Cosignature",
     "Evidence",
     "EvidenceFile",
     "FragilityAnalysis",
@@ -49,6 +52,7 @@ __all__ = [
     "OrganizationMembership",
     "RightOfReply",
     "StoredFile",
+    "TreeNode",
     "VoteDataset",
     "_blob_path",
     "evidence_kind_choices",

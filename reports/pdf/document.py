@@ -41,6 +41,24 @@ class ManifestFile(TypedDict):
     sha256: str
 
 
+class ProvenEntry(TypedDict):
+    """A ledger entry the report relies on and its inclusion proof (RFC 9162 audit path,
+    hex hashes) in the tree the manifest's checkpoint signs."""
+
+    seq: int
+    entry_hash: str
+    cites: str  # "report", "ledger_head" or a manifest id such as "claim:12"
+    proof: list[str]
+
+
+class LogProofs(TypedDict):
+    """The transparency-log evidence: a signed C2SP checkpoint (with any witness
+    cosignatures) and inclusion proofs for the entries the report relies on."""
+
+    checkpoint: str
+    entries: list[ProvenEntry]
+
+
 class Manifest(TypedDict):
     """The machine-readable manifest embedded in the PDF as ``manifest.json``.
 
@@ -55,6 +73,7 @@ class Manifest(TypedDict):
     analysis_ids: list[str]
     engine_version: str
     ledger_head: LedgerHead
+    transparency: NotRequired[LogProofs]
 
 
 class ReportHeader(TypedDict):

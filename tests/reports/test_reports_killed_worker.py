@@ -43,6 +43,7 @@ import registry.tasks
 import reports.tasks
 from registry.analyses import analysis_request, analysis_run
 from registry.models import FragilityAnalysis, LedgerEntry
+from registry.transparency import ensure_dev_log_key
 from reports.models import Report
 from reports.pdf.devca import DevPki
 from reports.services import ReportSubject, report_request, report_verify, reports_requeue_stuck
@@ -170,6 +171,7 @@ def _worker_env(var_dir: Path, broker_url: str, pki: DevPki, tsa_url: str) -> di
         REPORT_SIGNING_KEY_FILE=str(pki.signing_key_file),
         REPORT_SIGNING_CERT_FILE=str(pki.signing_cert_file),
         REPORT_SIGNING_CHAIN_FILE=str(pki.chain_file),
+        TLOG_SIGNING_KEY_FILE=str(ensure_dev_log_key(settings.TLOG_DEV_KEY_DIR)),
     )
     if tsa_url:
         env["REPORT_TSA_URL"] = tsa_url

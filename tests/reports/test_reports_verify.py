@@ -31,6 +31,8 @@ ALL_CHECKS = {
     "manifest_intact",
     "files_match_registry",
     "ledger_head_in_chain",
+    "log_checkpoint_signed",
+    "log_inclusion",
 }
 
 
@@ -120,7 +122,7 @@ def test_the_ledger_check_fails_for_a_head_the_chain_does_not_hold(
     path.write_bytes(services.report_signer().sign(render_pdf(document)))
     status, result = _verify_command(path, capsys)
     assert status == 1
-    assert _failed(result) == {"ledger_head_in_chain"}
+    assert _failed(result) == {"ledger_head_in_chain", "log_inclusion"}
 
 
 def test_a_report_signed_by_an_unknown_key_is_not_trusted(

@@ -100,5 +100,5 @@ def test_a_claim_report_is_built_by_a_real_worker_downloaded_and_verified(
     call_command("verify_report", str(pdf), "--json")
     verification = json.loads(capsys.readouterr().out)
     assert verification["passed"] is True
-    assert len(verification["checks"]) == 6
+    assert len(verification["checks"]) == 8  # six signature and registry checks, two log ones
     assert pdfsig_says_valid(pdf)

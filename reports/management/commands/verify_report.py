@@ -6,17 +6,32 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reports.services import report_verify
+from reports.transparency import NewerCheckpoint, fetch_latest_checkpoint
 
 
 class Command(BaseCommand):
     help = (
         "Verify a signed report: signature, coverage, trust, manifest, the registry's stored "
-        "files and the ledger head. Exit status 0 only when every check passes."
+        "files, the ledger head and the transparency log's proofs (with --against or "
+        "--checkpoint, also consistency with a newer checkpoint). Exit status 0 only when "
+        "every check passes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="the report PDF")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        newer = parser.add_mutually_exclusive_group()
+        newer.add_argument(
+            "--against",
+            metavar="URL",
+            help="also check that the registry at URL's latest checkpoint extends the report's",
+        )
+        newer.add_argument(
+            "--checkpoint",
+            type=Path,
+            metavar="FILE",
+            help="also check that this newer signed checkpoint extends the report's",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -24,7 +39,7 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error}") from error
-        result = report_verify(data)
+        result = report_verify(data, newer=self._newer(options))
         if options["json"]:
             self.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         else:
@@ -36,3 +51,18 @@ class Command(BaseCommand):
         # stderr); a verifier's answer is its status, so exit with it directly.
         if result.exit_status:
             sys.exit(result.exit_status)
+
+    def _newer(self, options: dict[str, Any]) -> NewerCheckpoint | None:
+        if options["against"]:
+            try:
+                return fetch_latest_checkpoint(options["against"])
+            except (OSError, ValueError) as error:
+                raise CommandError(
+                    f"cannot fetch a checkpoint from {options['against']}: {error}"
+                ) from error
+        if options["checkpoint"]:
+            try:
+                return NewerCheckpoint(options["checkpoint"].read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as error:
+                raise CommandError(f"cannot read {options['checkpoint']}: {error}") from error
+        return None

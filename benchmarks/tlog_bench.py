@@ -1,0 +1,389 @@
+"""Benchmark: the transparency log at 1,000,000 ledger entries.
+
+Seeds a fresh database with ``--entries - --measured`` chained ledger entries and their
+tree nodes (bulk inserts; not timed), then measures, against the issue's targets:
+
+* append: ``--measured`` real ``ledger_append`` calls (each in its own transaction), the
+  whole append and the tree part (``tlog_append``) separately (<= 2 ms per entry);
+* proof generation from the database, inclusion and consistency (<= 5 ms);
+* proof verification (<= 1 ms);
+* the API: inclusion proofs over HTTP from gunicorn under 16 concurrent clients
+  (p95 <= 20 ms).
+
+The peer is pymerkle (``pip install -r benchmarks/requirements-tlog-peer.txt``), an
+RFC 9162 Merkle tree library, run in memory beside this log's in-memory tree on the same
+leaves; without it the peer columns say "none".
+
+Run: ``.venv/bin/python benchmarks/tlog_bench.py [--database-url postgres://...]`` (default:
+a SQLite file in a temporary folder; a PostgreSQL database must be empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def configure(database_url: str | None, var_dir: Path) -> dict[str, str]:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "1",
+        "REGISTRY_VAR_DIR": str(var_dir),
+        "DATABASE_URL": database_url or f"sqlite:///{var_dir / 'bench.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    return env
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed_each(function: Callable[[int], Any], count: int) -> list[float]:
+    """Milliseconds per call of ``function(i)`` for i in range(count)."""
+    result = []
+    for i in range(count):
+        start = time.perf_counter()
+        function(i)
+        result.append((time.perf_counter() - start) * 1000)
+    return result
+
+
+def seed(entries: int) -> None:
+    """Chained ledger entries 1..entries and their tree nodes, by bulk insert."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from registry.ledger import GENESIS_HASH, canonical_json, entry_hash, sha256_hex
+    from registry.models import LedgerEntry, TreeNode
+    from registry.models.tlog import node_position
+    from registry.tlog import merkle
+
+    tree = merkle.MemoryTree()
+    prev, batch = GENESIS_HASH, []
+    created = timezone.now()
+    snapshot = {"name": "seed"}
+    digest = sha256_hex(canonical_json(snapshot))
+    for seq in range(1, entries + 1):
+        fields = dict(
+            seq=seq, created_at=created.isoformat(), actor="system", action="create",
+            object_type="bench.seed", object_id=str(seq), snapshot_sha256=digest, prev_hash=prev,
+        )  # fmt: skip
+        current = entry_hash(**fields)  # type: ignore[arg-type]
+        batch.append(
+            LedgerEntry(
+                seq=seq,
+                created_at=created,
+                actor_label="system",
+                action="create",
+                object_type="bench.seed",
+                object_id=str(seq),
+                snapshot=snapshot,
+                snapshot_sha256=digest,
+                prev_hash=prev,
+                entry_hash=current,
+            )
+        )
+        tree.append(merkle.leaf_hash(bytes.fromhex(current)))
+        prev = current
+        if len(batch) == 20_000:
+            with transaction.atomic():
+                LedgerEntry.objects.bulk_create(batch)
+            batch = []
+    with transaction.atomic():
+        LedgerEntry.objects.bulk_create(batch)
+    nodes = [TreeNode(position=node_position(*key), digest=d) for key, d in tree.nodes.items()]
+    for start in range(0, len(nodes), 50_000):
+        with transaction.atomic():
+            TreeNode.objects.bulk_create(nodes[start : start + 50_000])
+
+
+def measure_appends(count: int) -> tuple[list[float], list[float]]:
+    """(whole ledger_append ms, tlog_append ms) for ``count`` real appends."""
+    from django.db import transaction
+
+    import registry.ledger as ledger
+    from registry.models import Organization
+
+    organisation = Organization.objects.create(name="Bench", slug="bench")
+    tree_times: list[float] = []
+    original = ledger.tlog_append
+
+    def timed_tlog_append(**kwargs: Any) -> None:
+        start = time.perf_counter()
+        original(**kwargs)
+        tree_times.append((time.perf_counter() - start) * 1000)
+
+    ledger.tlog_append = timed_tlog_append  # type: ignore[assignment]
+
+    def append(_: int) -> None:
+        with transaction.atomic():
+            ledger.ledger_append(
+                instance=organisation, action="update", actor=None, scope=ledger.PUBLIC
+            )
+
+    try:
+        whole = timed_each(append, count)
+    finally:
+        ledger.tlog_append = original
+    return whole, tree_times
+
+
+def measure_proofs(size: int, count: int) -> dict[str, list[float]]:
+    from registry import transparency
+    from registry.tlog import merkle
+
+    rng = random.Random(0)
+    root = transparency.tlog_root(size)
+    indexes = [rng.randrange(size) for _ in range(count)]
+    olds = [rng.randrange(1, size) for _ in range(count)]
+    inclusion: list[list[bytes]] = []
+    consistency: list[list[bytes]] = []
+    gen_inc = timed_each(
+        lambda i: inclusion.append(transparency.tlog_inclusion(index=indexes[i], size=size)), count
+    )
+    gen_con = timed_each(
+        lambda i: consistency.append(
+            transparency.tlog_consistency(old_size=olds[i], new_size=size)
+        ),
+        count,
+    )
+    leaves = transparency.tlog_nodes([(0, i) for i in indexes])
+    old_roots = [transparency.tlog_root(m) for m in olds]
+    ver_inc = timed_each(
+        lambda i: merkle.verify_inclusion(
+            indexes[i], size, leaves[(0, indexes[i])], inclusion[i], root
+        ),
+        count,
+    )
+    ver_con = timed_each(
+        lambda i: merkle.verify_consistency(olds[i], size, old_roots[i], root, consistency[i]),
+        count,
+    )
+    return {
+        "inclusion proof from the database": gen_inc,
+        "consistency proof from the database": gen_con,
+        "verify an inclusion proof": ver_inc,
+        "verify a consistency proof": ver_con,
+    }
+
+
+def measure_api(
+    env: dict[str, str], port: int, size: int, clients: int, per_client: int
+) -> list[float]:
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/api/v1/log/")
+        # Warm every worker (its first request imports the views) before measuring.
+        warm = [
+            threading.Thread(target=_wait_for, args=(f"http://127.0.0.1:{port}/api/v1/log/",))
+            for _ in range(16)
+        ]
+        for thread in warm:
+            thread.start()
+        for thread in warm:
+            thread.join()
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def client(worker: int) -> None:
+            rng = random.Random(worker)
+            mine = []
+            for _ in range(per_client):
+                url = (
+                    f"http://127.0.0.1:{port}/api/v1/log/proof/inclusion/"
+                    f"?seq={rng.randrange(1, size + 1)}&tree_size={size}"
+                )
+                start = time.perf_counter()
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    response.read()
+                mine.append((time.perf_counter() - start) * 1000)
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(w,)) for w in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return latencies
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def peer_numbers(leaves: list[bytes], count: int) -> dict[str, float] | None:
+    """pymerkle's in-memory tree and this log's on the same leaves (median ms)."""
+    try:
+        import pymerkle
+    except ImportError:
+        return None
+    from registry.tlog import merkle
+
+    size = len(leaves)
+    rng = random.Random(1)
+    indexes = [rng.randrange(size) for _ in range(count)]
+    peer = pymerkle.InmemoryTree(algorithm="sha256")
+    ours = merkle.MemoryTree()
+    start = time.perf_counter()
+    for leaf in leaves:
+        peer.append_entry(leaf)
+    peer_append = (time.perf_counter() - start) * 1000 / size
+    start = time.perf_counter()
+    for leaf in leaves:
+        ours.append(merkle.leaf_hash(leaf))
+    our_append = (time.perf_counter() - start) * 1000 / size
+    assert peer.get_root(size) == ours.root(), "pymerkle and this log disagree on the root"
+    peer_proofs = [peer.prove_inclusion(i + 1, size) for i in indexes[:10]]
+    our_proofs = [merkle.inclusion_proof(ours.read, i, size) for i in indexes[:10]]
+    root = ours.root()
+    peer_inc = statistics.median(
+        timed_each(lambda i: peer.prove_inclusion(indexes[i] + 1, size), count)
+    )
+    our_inc = statistics.median(
+        timed_each(lambda i: merkle.inclusion_proof(ours.read, indexes[i], size), count)
+    )
+    peer_ver = statistics.median(
+        timed_each(
+            lambda i: pymerkle.verify_inclusion(
+                peer.get_leaf(indexes[i % 10] + 1), root, peer_proofs[i % 10]
+            ),
+            count,
+        )
+    )
+    our_ver = statistics.median(
+        timed_each(
+            lambda i: merkle.verify_inclusion(
+                indexes[i % 10],
+                size,
+                merkle.leaf_hash(leaves[indexes[i % 10]]),
+                our_proofs[i % 10],
+                root,
+            ),
+            count,
+        )
+    )
+    return {
+        "append (in memory)": our_append, "append (in memory) peer": peer_append,
+        "inclusion proof (in memory)": our_inc, "inclusion proof (in memory) peer": peer_inc,
+        "verify an inclusion proof": our_ver, "verify an inclusion proof peer": peer_ver,
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--measured", type=int, default=10_000)
+    parser.add_argument("--proofs", type=int, default=1000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests-per-client", type=int, default=200)
+    parser.add_argument("--peer-leaves", type=int, default=200_000)
+    args = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="tlog-bench-"))
+    env = configure(args.database_url, var_dir)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    start = time.perf_counter()
+    seed(args.entries - args.measured)
+    seed_seconds = time.perf_counter() - start
+    whole, tree = measure_appends(args.measured)
+    from registry import transparency
+
+    size = transparency.tlog_size()
+    assert size == args.entries, size
+    transparency.checkpoint_issue()
+    proofs = measure_proofs(size, args.proofs)
+    api_alone = measure_api(env, args.port, size, 1, args.requests_per_client)
+    api = measure_api(env, args.port, size, args.clients, args.requests_per_client)
+    rng = random.Random(2)
+    peer = peer_numbers([rng.randbytes(32) for _ in range(args.peer_leaves)], args.proofs)
+
+    database = env["DATABASE_URL"].split(":", 1)[0]
+    print(f"entries: {size:,}  database: {database}  seeding (not timed): {seed_seconds:.0f} s")
+    print(f"{'measure':<44}{'mean':>9}{'median':>9}{'p95':>9}  target (statistic): met")
+    # The issue's targets: appends "at most 2 ms per entry ... over the last 10,000" (the
+    # mean), proofs and verification at most 5 ms and 1 ms (held to the p95 here), the API
+    # "20 ms p95".
+    rows: list[tuple[str, list[float], float | None, str]] = [
+        (f"ledger_append, last {args.measured:,} (whole)", whole, None, ""),
+        ("  of which the tree (tlog_append)", tree, 2.0, "mean"),
+        *[
+            (name, values, 5.0 if "proof from" in name else 1.0, "p95")
+            for name, values in proofs.items()
+        ],
+        ("API inclusion proof, 1 client", api_alone, None, ""),
+        (f"API inclusion proof, {args.clients} clients", api, 20.0, "p95"),
+    ]
+    for name, values, target, statistic in rows:
+        mean, median = statistics.fmean(values), statistics.median(values)
+        p95 = percentile(values, 0.95)
+        verdict = ""
+        if target is not None:
+            met = (mean if statistic == "mean" else p95) <= target
+            verdict = f"  <= {target:g} ms ({statistic}): {'yes' if met else 'NO'}"
+        print(f"{name:<44}{mean:>7.3f}ms{median:>7.3f}ms{p95:>7.3f}ms{verdict}")
+    if peer is None:
+        print("peer: none installed (pip install -r benchmarks/requirements-tlog-peer.txt)")
+        return
+    from importlib.metadata import version
+
+    print(
+        f"\npeer: pymerkle {version('pymerkle')}, in memory, {args.peer_leaves:,} leaves "
+        "(median ms)"
+    )
+    print(f"{'measure':<34}{'this log':>10}{'pymerkle':>10}{'ratio':>8}")
+    for name in ("append (in memory)", "inclusion proof (in memory)", "verify an inclusion proof"):
+        ours, theirs = peer[name], peer[f"{name} peer"]
+        print(f"{name:<34}{ours:>10.4f}{theirs:>10.4f}{theirs / ours:>7.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""The transparency log's public API under ``/api/v1/log/``.
+
+Checkpoints, leaf hashes and proofs are public: a leaf hash reveals nothing about the
+entry it commits to, so proofs work for everyone. Entry *content* comes only through
+``selectors.ledger_list(user=...)``, so embargoed entries stay hidden from outsiders.
+Witnesses post cosignatures without an account: the Ed25519 signature by a key listed
+in ``TLOG_WITNESS_VKEYS`` is the authentication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry import selectors, transparency
+from registry.api.serializers import LedgerEntrySerializer
+from registry.models import Checkpoint, Cosignature
+from registry.tlog.merkle import ProofError
+
+MAX_ENTRIES = 1000
+# A proof between explicit tree sizes never changes (a rewrite makes a different tree,
+# which the old proofs do not fit), so caches and CDNs may keep it.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class CosignatureSerializer(serializers.ModelSerializer[Cosignature]):
+    class Meta:
+        model = Cosignature
+        fields = ["witness", "key_id", "timestamp", "line", "received_at"]
+        read_only_fields = fields
+
+
+class CheckpointSerializer(serializers.ModelSerializer[Checkpoint]):
+    """A signed checkpoint; ``cosigned_note`` appends the witnesses' cosignatures."""
+
+    cosignatures = CosignatureSerializer(many=True, read_only=True)
+    cosigned_note = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Checkpoint
+        fields = ["tree_size", "root_hash", "note", "cosigned_note", "created_at", "cosignatures"]
+        read_only_fields = fields
+
+    def get_cosigned_note(self, checkpoint: Checkpoint) -> str:
+        return checkpoint.note + "".join(c.line for c in checkpoint.cosignatures.all())
+
+
+def _checkpoints() -> Any:
+    return Checkpoint.objects.prefetch_related(
+        Prefetch("cosignatures", queryset=Cosignature.objects.order_by("witness"))
+    ).order_by("-tree_size")
+
+
+def _int_param(request: Request, name: str, default: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise ValidationError({name: "This parameter is required."})
+        return default
+    if not raw.isdigit():
+        raise ValidationError({name: f"{raw!r} is not a non-negative integer."})
+    return int(raw)
+
+
+def _tree_size(request: Request) -> int:
+    """``tree_size`` from the query, by default the latest checkpoint's; never beyond
+    the tree."""
+    if request.query_params.get("tree_size"):
+        size = _int_param(request, "tree_size")
+    else:
+        latest = transparency.checkpoint_latest()
+        size = latest.tree_size if latest else 0
+    current = transparency.tlog_size()
+    if size > current:
+        raise ValidationError({"tree_size": f"the log has only {current} entries"})
+    return size
+
+
+class LogInfoView(APIView):
+    """The log's origin, its checkpoint verifier key (vkey), size and known witnesses."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "LogInfo",
+            {
+                "origin": serializers.CharField(),
+                "vkey": serializers.CharField(),
+                "tree_size": serializers.IntegerField(),
+                "witnesses": serializers.ListField(child=serializers.CharField()),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        verifier = transparency.log_verifier()
+        witnesses = [v.vkey for v in transparency.witness_verifiers().values()]
+        return Response(
+            {
+                "origin": verifier.name,
+                "vkey": verifier.vkey,
+                "tree_size": transparency.tlog_size(),
+                "witnesses": witnesses,
+            }
+        )
+
+
+class LatestCheckpointView(APIView):
+    """The newest signed checkpoint (404 until the first one is issued)."""
+
+    @extend_schema(responses=CheckpointSerializer)
+    def get(self, request: Request) -> Response:
+        checkpoint = _checkpoints().first()
+        if checkpoint is None:
+            raise Http404("No checkpoint has been issued yet.")
+        return Response(CheckpointSerializer(checkpoint).data)
+
+
+class CheckpointListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """Every checkpoint, newest first, with its cosignatures."""
+
+    serializer_class = CheckpointSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        return _checkpoints()
+
+
+class CheckpointDetailView(generics.RetrieveAPIView):  # type: ignore[type-arg]
+    """The checkpoint of one tree size: a stable URL."""
+
+    serializer_class = CheckpointSerializer
+    lookup_field = "tree_size"
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        return _checkpoints()
+
+
+class CosignatureCreateView(APIView):
+    """A witness's cosignature line (C2SP tlog-cosignature/v1) over this checkpoint."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []  # the Ed25519 signature authenticates
+
+    @extend_schema(
+        request=inline_serializer("CosignatureIn", {"cosignature": serializers.CharField()}),
+        responses={201: CosignatureSerializer},
+    )
+    def post(self, request: Request, tree_size: int) -> Response:
+        checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
+        if checkpoint is None:
+            raise Http404(f"No checkpoint of tree size {tree_size}.")
+        line = request.data.get("cosignature") if hasattr(request.data, "get") else None
+        if not isinstance(line, str) or not line.strip():
+            raise ValidationError({"cosignature": "Give the cosignature line as a string."})
+        cosignature = transparency.cosignature_record(checkpoint=checkpoint, line=line)
+        return Response(CosignatureSerializer(cosignature).data, status=status.HTTP_201_CREATED)
+
+
+_PROOF = inline_serializer(
+    "InclusionProof",
+    {
+        "seq": serializers.IntegerField(),
+        "leaf_index": serializers.IntegerField(),
+        "tree_size": serializers.IntegerField(),
+        "leaf_hash": serializers.CharField(),
+        "proof": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class InclusionProofView(APIView):
+    """The audit path of a ledger entry (by ``seq`` or ``leaf_hash``, hex) in the tree
+    of ``tree_size`` leaves (default: the latest checkpoint's)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("seq", int, required=False),
+            OpenApiParameter("leaf_hash", str, required=False),
+            OpenApiParameter("tree_size", int, required=False),
+        ],
+        responses=_PROOF,
+    )
+    def get(self, request: Request) -> Response:
+        size = _tree_size(request)
+        index = self._leaf_index(request)
+        if index >= size:
+            raise ValidationError({"tree_size": f"entry #{index + 1} is not in a tree of {size}"})
+        leaf, proof = transparency.tlog_leaf_and_inclusion(index=index, size=size)
+        response = Response(
+            {
+                "seq": index + 1,
+                "leaf_index": index,
+                "tree_size": size,
+                "leaf_hash": leaf.hex(),
+                "proof": [h.hex() for h in proof],
+            }
+        )
+        if request.query_params.get("tree_size"):
+            response["Cache-Control"] = IMMUTABLE
+        return response
+
+    def _leaf_index(self, request: Request) -> int:
+        leaf_hex = request.query_params.get("leaf_hash")
+        if leaf_hex is None:
+            seq = _int_param(request, "seq")
+            if seq < 1:
+                raise ValidationError({"seq": "Entries are numbered from 1."})
+            return seq - 1
+        try:
+            leaf = bytes.fromhex(leaf_hex)
+        except ValueError as error:
+            raise ValidationError({"leaf_hash": "Give 64 hexadecimal digits."}) from error
+        index = transparency.tlog_leaf_index(leaf)
+        if index is None:
+            raise Http404("No leaf has this hash.")
+        return index
+
+
+class ConsistencyProofView(APIView):
+    """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("first", int), OpenApiParameter("second", int)],
+        responses=inline_serializer(
+            "ConsistencyProof",
+            {
+                "first": serializers.IntegerField(),
+                "second": serializers.IntegerField(),
+                "proof": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        first, second = _int_param(request, "first"), _int_param(request, "second")
+        current = transparency.tlog_size()
+        if second > current:
+            raise ValidationError({"second": f"the log has only {current} entries"})
+        try:
+            proof = transparency.tlog_consistency(old_size=first, new_size=second)
+        except ProofError as error:
+            raise ValidationError({"first": str(error)}) from error
+        body = {"first": first, "second": second, "proof": [h.hex() for h in proof]}
+        return Response(body, headers={"Cache-Control": IMMUTABLE})
+
+
+class EntriesView(APIView):
+    """Leaves ``start`` to ``end`` (seq, inclusive, at most 1000): every leaf hash, and
+    the entry itself where the user may see it (``null`` otherwise)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start", int), OpenApiParameter("end", int)],
+        responses=inline_serializer(
+            "LogEntry",
+            {
+                "seq": serializers.IntegerField(),
+                "leaf_hash": serializers.CharField(),
+                "entry": LedgerEntrySerializer(allow_null=True),
+            },
+            many=True,
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        start, end = _int_param(request, "start"), _int_param(request, "end")
+        if not 1 <= start <= end or end - start >= MAX_ENTRIES:
+            raise ValidationError(
+                {"end": f"need 1 <= start <= end and at most {MAX_ENTRIES} entries"}
+            )
+        leaves = transparency.tlog_leaves(first=start - 1, last=end - 1)
+        visible = selectors.ledger_list(user=request.user).filter(seq__gte=start, seq__lte=end)
+        entries = {e["seq"]: e for e in LedgerEntrySerializer(visible, many=True).data}
+        body = [
+            {"seq": index + 1, "leaf_hash": leaf.hex(), "entry": entries.get(index + 1)}
+            for index, leaf in leaves
+        ]
+        return Response(body)
+
+
+urlpatterns = [
+    path("log/", LogInfoView.as_view(), name="log-info"),
+    path("log/checkpoint/", LatestCheckpointView.as_view(), name="log-checkpoint-latest"),
+    path("log/checkpoints/", CheckpointListView.as_view(), name="log-checkpoint-list"),
+    path(
+        "log/checkpoints/<int:tree_size>/",
+        CheckpointDetailView.as_view(),
+        name="log-checkpoint-detail",
+    ),
+    path(
+        "log/checkpoints/<int:tree_size>/cosignatures/",
+        CosignatureCreateView.as_view(),
+        name="log-cosignature-create",
+    ),
+    path("log/proof/inclusion/", InclusionProofView.as_view(), name="log-inclusion-proof"),
+    path("log/proof/consistency/", ConsistencyProofView.as_view(), name="log-consistency-proof"),
+    path("log/entries/", EntriesView.as_view(), name="log-entries"),
+]
