@@ -108,6 +108,8 @@ class Arena:
         try:
             return self.comparisons.models.index(name)
         except ValueError:
+            if name in self.comparisons.models_without_votes:
+                raise KeyError(f"model {name!r} has no votes in the fit") from None
             raise KeyError(f"unknown model {name!r}") from None
 
     @single_threaded_blas
@@ -289,13 +291,23 @@ def _bootstrap(arena: Arena, options: AnalysisOptions, report: Progress) -> Boot
 
 def _dataset_section(arena: Arena) -> dict[str, object]:
     votes = arena.votes
+    self_comparisons = votes.self_comparisons.tolist()
+    duplicates = votes.naming.duplicates.tolist()
     return {
         "sha256": votes.sha256,
         "format": votes.file_format,
         "n_votes": votes.n_votes,
         "n_models": len(votes.models),
         "n_ties": int(np.sum(votes.outcome == 2)),
-        "vote_ids": "id column" if votes.ids is not None else "record position (1-based)",
+        "vote_ids": votes.naming.scheme,
+        "n_self_comparisons": len(self_comparisons),
+        "self_comparison_votes": [votes.vote_id(index) for index in self_comparisons],
+        "n_duplicates": len(duplicates),
+        "duplicate_votes": [
+            {"vote": votes.vote_id(index), "record": index + 1, "repeats_record": earlier + 1}
+            for index, earlier in zip(duplicates, votes.naming.duplicate_of.tolist(), strict=True)
+        ],
+        "n_excluded": votes.n_votes - int(np.count_nonzero(votes.usable)),
     }
 
 
@@ -304,6 +316,7 @@ def _fit_section(arena: Arena, options: AnalysisOptions) -> dict[str, object]:
     return {
         "tie_handling": options.ties,
         "n_votes_used": arena.comparisons.n_used,
+        "models_without_votes": list(arena.comparisons.models_without_votes),
         "reference_model": models[arena.settings.reference],
         "mle_exists": arena.existence.exists,
         "mle_problem": arena.existence.problem or None,
