@@ -31,6 +31,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ ID_AGGREGATED = "pair, outcome and ordinal"
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 NO_RECORDS = np.zeros(0, dtype=np.int64)
+FIRST_NON_SPACE = re.compile(r"\S")
 COLUMN_ROLES = ("model_a", "model_b", "winner", "id")
 
 
@@ -206,10 +208,11 @@ def read_votes(
         table = read_parquet_votes(data, columns, winner_codes)
         return VoteTable(*table[:4], sha256=sha256, file_format="parquet", naming=table[4])
     text = _decode(data)
-    if not text.strip():
+    if not text or text.isspace():
         raise VoteFileError("the file is empty")
-    chosen = _detect_format(text) if file_format == "auto" else file_format
-    _check_declared_format(chosen, _detect_format(text))
+    detected = _detect_format(text)
+    chosen = detected if file_format == "auto" else file_format
+    _check_declared_format(chosen, detected)
     models, model_a, model_b, outcome, naming = _read_text(
         data, text, chosen, columns, winner_codes
     )
@@ -258,12 +261,15 @@ def _decode(data: bytes) -> str:
 
 
 def _detect_format(text: str) -> str:
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+    # Slices, not text.lstrip() or split(): either would copy a file of tens of megabytes.
+    start = FIRST_NON_SPACE.search(text)
+    offset = start.start() if start else 0
+    if text.startswith("[", offset):
         return "clean_battle"
-    if stripped.startswith("{"):
-        return "leaderbot" if _is_leaderbot(stripped) else "jsonl"
-    header = stripped.split("\n", 1)[0]
+    if text.startswith("{", offset):
+        return "leaderbot" if _is_leaderbot(text) else "jsonl"
+    line_end = text.find("\n", offset)
+    header = text[offset : line_end if line_end >= 0 else len(text)]
     delimiter = "\t" if header.count("\t") > header.count(",") else ","
     names = {name.strip().strip('"') for name in header.split(delimiter)}
     if {"wins_a", "wins_b"} <= names:

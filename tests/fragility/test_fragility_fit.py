@@ -6,7 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from fragility_helpers import SYNTHETIC_LEADER, independent_scores, table_from_lists, vote_arrays
+from fragility_helpers import (
+    SYNTHETIC_LEADER,
+    ford_condition_holds,
+    independent_scores,
+    table_from_lists,
+    vote_arrays,
+)
 
 from registry.fragility import VoteTable, analyze, read_votes
 from registry.fragility.bradley_terry import (
@@ -95,3 +101,45 @@ def test_a_disconnected_comparison_graph_is_reported() -> None:
     assert not existence.exists
     assert "disconnected" in existence.problem
     json.dumps(analyze(data), allow_nan=False)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_ford_condition_and_its_problem_models_match_scipy_and_brute_force(seed: int) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    generator = np.random.default_rng(seed)
+    n_models = int(generator.integers(3, 7))
+    n_votes = int(generator.integers(3, 14))
+    a = generator.integers(0, n_models, n_votes)
+    b = (a + generator.integers(1, n_models, n_votes)) % n_models
+    outcome = generator.choice([0, 1, 2], n_votes, p=[0.6, 0.3, 0.1])
+    names = [f"m{i}" for i in range(n_models)]
+    winners = ["model_a", "model_b", "tie"]
+    data = table_from_lists(
+        [names[i] for i in a], [names[i] for i in b], [winners[o] for o in outcome]
+    )
+    comparisons = build_comparisons(read_votes(data))
+    existence = check_mle_exists(comparisons)
+    fitted = [names.index(m) for m in comparisons.models]
+    assert existence.exists == ford_condition_holds(
+        np.searchsorted(fitted, a), np.searchsorted(fitted, b), outcome, len(fitted)
+    )
+    # scipy on the same beat graph: edge loser -> winner, both ways for a tie.
+    index = {name: i for i, name in enumerate(comparisons.models)}
+    sources, targets = [], []
+    for x, y, o in zip(a.tolist(), b.tolist(), outcome.tolist(), strict=True):
+        winner_loser = [(x, y)] if o == 0 else [(y, x)] if o == 1 else [(x, y), (y, x)]
+        for winner, loser in winner_loser:
+            sources.append(index[names[loser]])
+            targets.append(index[names[winner]])
+    size = len(comparisons.models)
+    graph = coo_matrix((np.ones(len(sources)), (sources, targets)), (size, size))
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    sizes = np.bincount(labels)
+    if existence.exists:
+        assert sizes.shape[0] == 1
+    else:
+        inside = set(range(size)) - set(existence.problem_models)
+        assert len(inside) == sizes.max()
+        assert len({int(labels[m]) for m in inside}) == 1
