@@ -161,13 +161,20 @@ def test_bad_read_options_are_refused_with_a_field_message(
 
 
 def test_oversized_dataset_is_refused_before_parsing(alice: User, settings: Any) -> None:
-    settings.REGISTRY_MAX_UPLOAD_BYTES = 16
+    settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES = 16
     benchmark = BenchmarkFactory()
     before = row_counts()
     response = upload(alice, benchmark, b"model_a,model_b,winner\na,b,tie\n")
     assert response.status_code == 400
-    assert "limit is 16" in " ".join(response.json()["file"])
+    assert "limit for vote datasets is 16" in " ".join(response.json()["file"])
     assert row_counts() == before
+
+
+def test_datasets_have_their_own_larger_upload_limit(alice: User, settings: Any) -> None:
+    content = b"model_a,model_b,winner\na,b,tie\n"
+    settings.REGISTRY_MAX_UPLOAD_BYTES = 16  # other uploads: evidence, item scores, reports
+    settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES = len(content)
+    assert upload(alice, BenchmarkFactory(), content).status_code == 201
 
 
 def test_dataset_for_an_unknown_benchmark_is_refused(alice: User) -> None:
