@@ -189,7 +189,7 @@ class Arena:
         leader = int(self.order[0])
         changed = skipped = 0
         for _ in range(trials):
-            dropped = generator.multivariate_hypergeometric(counts, n_dropped)
+            dropped = random_drop_counts(generator, counts, n_dropped)
             if (
                 self.settings.ridge == 0.0
                 and not check_mle_exists(self.comparisons, counts - dropped).exists
@@ -232,6 +232,20 @@ class Arena:
             "winner": WINNER_LABELS[int(votes.outcome[index])],
             "gap_change": influence,
         }
+
+
+def random_drop_counts(
+    generator: np.random.Generator, counts: np.ndarray, n_dropped: int
+) -> np.ndarray:
+    """Per-type counts of ``n_dropped`` votes drawn uniformly without replacement.
+
+    The same distribution as ``generator.multivariate_hypergeometric(counts, n_dropped)``, but
+    O(n_dropped log types) instead of O(types) Python-level work per draw: with 60,000 vote
+    types that is 12 ms against 1 ms, times 200 draws in the default baseline.
+    """
+    positions = generator.choice(int(counts.sum()), size=n_dropped, replace=False)
+    types = np.searchsorted(np.cumsum(counts), positions, side="right")
+    return np.bincount(types, minlength=counts.shape[0])
 
 
 @single_threaded_blas

@@ -123,3 +123,28 @@ def test_bad_cli_options_are_rejected_with_their_name() -> None:
     with pytest.raises(ValueError, match="--top-k"):
         options_from_args(parser.parse_args(["--top-k", "one"]))
     assert options_from_args(parser.parse_args(["--ties", "drop"])) == AnalysisOptions(ties="drop")
+
+
+def test_random_drops_are_uniform_over_votes_without_replacement() -> None:
+    from scipy import stats
+
+    from registry.fragility.analysis import random_drop_counts
+
+    counts = np.array([1, 0, 5, 30, 64])
+    generator = np.random.default_rng(3)
+    draws = np.array([random_drop_counts(generator, counts, 10) for _ in range(4000)])
+    assert (draws.sum(axis=1) == 10).all()
+    assert (draws <= counts).all()
+    assert draws[:, 1].max() == 0
+    # Each type's count is hypergeometric(100 votes, counts[t] of the type, 10 drawn).
+    for vote_type, count in enumerate(counts):
+        expected = stats.hypergeom(counts.sum(), count, 10)
+        observed = np.bincount(draws[:, vote_type], minlength=11)[:11]
+        probabilities = expected.pmf(np.arange(11))
+        keep = probabilities * draws.shape[0] >= 5
+        if keep.sum() >= 2:
+            chi2 = stats.chisquare(
+                observed[keep],
+                probabilities[keep] / probabilities[keep].sum() * observed[keep].sum(),
+            )
+            assert chi2.pvalue > 1e-4
