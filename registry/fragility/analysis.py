@@ -76,7 +76,9 @@ class Arena:
         self.votes = votes
         self.comparisons: Comparisons = build_comparisons(votes, ties)
         if self.comparisons.n_used == 0 or self.comparisons.pair_i.shape[0] == 0:
-            raise VoteFileError("no votes remain to fit (were all votes ties?)")
+            raise VoteFileError(
+                "no votes remain to fit (only ties under --ties drop, or self-comparisons)"
+            )
         self.existence = check_mle_exists(self.comparisons)
         ridge = 0.0 if self.existence.exists else DEFAULT_RIDGE
         self.settings = FitSettings(

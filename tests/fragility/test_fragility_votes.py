@@ -363,3 +363,10 @@ def test_bad_parquet_names_the_row_and_the_column() -> None:
             parquet_bytes({"model_a": ["x"], "model_b": ["y"], "winner": ["tie"]}),
             file_format="csv",
         )
+
+
+def test_a_file_of_only_self_comparisons_reads_but_cannot_be_fitted() -> None:
+    data = csv_bytes([("alpha", "alpha", "tie"), ("beta", "beta", "model_a")])
+    assert read_votes(data).self_comparisons.tolist() == [0, 1]
+    with pytest.raises(VoteFileError, match="self-comparisons"):
+        analyze(data, FAST)
