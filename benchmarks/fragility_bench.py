@@ -133,15 +133,30 @@ def time_cli(path: Path, runs: int) -> dict[str, object]:
     command += ["--bootstrap", "0", "--random-trials", "0", "--no-adjacent", "--top-k", "1"]
     # DEBUG=1 only spares the command a SECRET_KEY; it changes nothing in the engine.
     environment = {**os.environ, "DEBUG": "1"}
-    walls = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = _children_cpu()
         start = time.perf_counter()
         completed = subprocess.run(
             [*command, "--json"], capture_output=True, text=True, check=True, env=environment
         )
         walls.append(time.perf_counter() - start)
+        cpus.append(_children_cpu() - before)
     top1 = json.loads(completed.stdout)["fragility"][0]
-    return {"wall": statistics.median(walls), "walls": walls, "top1": top1}
+    return {
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+        "walls": walls,
+        "top1": top1,
+    }
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of every finished child process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -196,6 +211,7 @@ def print_report(args: argparse.Namespace, ours: dict, peer: dict | None, amip: 
         cli["wall"],
         "arena-rank 0.1.1 read + fit + sandwich (in-process)",
         peer_fit,
+        cli["cpu"],
     )
     _row(
         "the same command",
