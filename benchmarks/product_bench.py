@@ -9,6 +9,8 @@ baseline) and polls until DONE. It prints the upload time, the analysis time, up
 the peak resident memory (VmHWM) of the worker child and of the web server; then stops both.
 Every request goes to 127.0.0.1 and the polling stops after ``--timeout`` seconds.
 
+``--database-url`` must name a database kept for this benchmark: it is flushed (emptied) first.
+
 Usage:
     python benchmarks/product_bench.py --votes 2000000 --models 200 \\
         --database-url postgres://postgres@127.0.0.1:5432/registry_bench \\
@@ -73,6 +75,9 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     }
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=environment, check=True, cwd=REPO)
+    # Stored files live in this run's temporary folder, so rows from an earlier run would
+    # point at deleted blobs: start from an empty database (one kept for this benchmark).
+    subprocess.run([*manage, "flush", "--no-input"], env=environment, check=True, cwd=REPO)
     token = subprocess.run(
         [*manage, "shell", "-c", MAKE_ANALYST],
         env=environment,
