@@ -44,7 +44,9 @@ from registry.fragility.votes import (
     read_votes,
 )
 
-ENGINE_VERSION = "1.0.0"
+# 1.1.0: self-comparisons and exact duplicates are excluded and reported, not refused; models
+# without votes are reported; the random-drop baseline draws votes directly.
+ENGINE_VERSION = "1.1.0"
 Progress = Callable[[int], None]
 WINNER_LABELS = ("model_a", "model_b", "tie")
 
