@@ -222,7 +222,7 @@ def read_votes(
 def _read_text(
     data: bytes, text: str, chosen: str, columns: ColumnMapping, winner_codes: Mapping[str, int]
 ) -> TableParts:
-    from registry.fragility import aggregated
+    from registry.fragility import aggregated  # imports this module: import it when used
 
     if chosen == "pair_counts":
         return aggregated.read_pair_counts(text)
