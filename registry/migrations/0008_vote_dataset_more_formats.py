@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0006_ledger_scope_backfill_and_append_only_records"),
+        ("registry", "0007_transparency_log"),
     ]
 
     operations = [
