@@ -6,9 +6,14 @@ separate interpreter (``--peer-python``, e.g. a venv made from benchmarks/requir
 without one its rows say "not run". The paper's RankAMIP times are quoted, not re-run (its code is
 not installable here).
 
+The command-line row times ``manage.py fragility`` as a user runs it: a fresh process that
+starts Django, reads the file, fits, computes sandwich intervals and the verified top-1 flip
+(median of ``--cli-runs``); the peer's rows are its in-process read + fit + sandwich and the
+wall time of its whole fresh process (interpreter, imports and work).
+
 Usage:
     python benchmarks/fragility_bench.py [--votes 2000000 --models 200 --ties 0.3]
-        [--peer-python /tmp/peer-venv/bin/python] [--peer-bootstrap 3]
+        [--peer-python /tmp/peer-venv/bin/python] [--peer-bootstrap 3] [--cli-runs 5]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,10 +118,45 @@ def run_peer(path: str, bootstrap_rounds: int) -> dict[str, object]:
 
 
 def child(python: str, role: str, path: Path, rounds: int) -> dict:
-    """Run one side in a fresh process and return its JSON report."""
+    """Run one side in a fresh process and return its JSON report (plus the process's wall)."""
     command = [python, __file__, "--child", role, str(path), "--bootstrap", str(rounds)]
+    start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report["process_wall"] = time.perf_counter() - start
+    return report
+
+
+def time_cli(path: Path, runs: int) -> dict[str, object]:
+    """``manage.py fragility`` in a fresh process each run: median wall time and its answer."""
+    command = [sys.executable, str(REPO / "manage.py"), "fragility", str(path)]
+    command += ["--bootstrap", "0", "--random-trials", "0", "--no-adjacent", "--top-k", "1"]
+    # DEBUG=1 only spares the command a SECRET_KEY; it changes nothing in the engine.
+    environment = {**os.environ, "DEBUG": "1"}
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = _children_cpu()
+        start = time.perf_counter()
+        completed = subprocess.run(
+            [*command, "--json"], capture_output=True, text=True, check=True, env=environment
+        )
+        walls.append(time.perf_counter() - start)
+        cpus.append(_children_cpu() - before)
+    top1 = json.loads(completed.stdout)["fragility"][0]
+    return {
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+        "walls": walls,
+        "top1": top1,
+    }
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of every finished child process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -127,6 +168,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--peer-python", default=None)
     parser.add_argument("--peer-bootstrap", type=int, default=3)
+    parser.add_argument("--cli-runs", type=int, default=5)
     parser.add_argument("--child", nargs=2, metavar=("ROLE", "PATH"))
     args = parser.parse_args()
     if args.child:
@@ -138,6 +180,7 @@ def main() -> None:
         big = Path(folder) / "arena.csv"
         write_arena_csv(big, n_votes=args.votes, n_models=args.models, tie_rate=args.ties, seed=0)
         ours = child(sys.executable, "ours", big, args.bootstrap)
+        ours["cli"] = time_cli(big, args.cli_runs)
         peer = (
             child(args.peer_python, "peer", big, args.peer_bootstrap) if args.peer_python else None
         )
@@ -160,6 +203,22 @@ def print_report(args: argparse.Namespace, ours: dict, peer: dict | None, amip: 
     print("| --- | ---: | ---: | --- | ---: | ---: |")
     peer_fit = peer["read_fit_sandwich"] if peer else None
     cpu = ours["cpu"]
+    cli = ours["cli"]
+    verified = "verified" if cli["top1"]["verified"] else "NOT verified"
+    _row(
+        f"`manage.py fragility`, fresh process: Django start-up + read + fit + sandwich +"
+        f" top-1 ({cli['top1']['votes_to_flip']} votes, {verified}); median of {len(cli['walls'])}",
+        cli["wall"],
+        "arena-rank 0.1.1 read + fit + sandwich (in-process)",
+        peer_fit,
+        cli["cpu"],
+    )
+    _row(
+        "the same command",
+        cli["wall"],
+        "arena-rank 0.1.1 whole fresh process (imports + read + fit + sandwich)",
+        peer["process_wall"] if peer else None,
+    )
     _row(
         "read + aggregate + fit + sandwich CIs",
         ours["read_fit_sandwich"],

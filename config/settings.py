@@ -129,6 +129,9 @@ STORAGES = {
 
 # Uploads: anything larger than this is refused with a 400 naming the limit.
 REGISTRY_MAX_UPLOAD_BYTES = env_int("REGISTRY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# Vote datasets are larger: 10 million arena votes are ~300 MB of CSV. Uploads above
+# FILE_UPLOAD_MAX_MEMORY_SIZE are streamed to a temporary file by Django, not held in memory.
+REGISTRY_MAX_DATASET_UPLOAD_BYTES = env_int("REGISTRY_MAX_DATASET_UPLOAD_BYTES", 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -70,17 +70,17 @@ def blob_name(sha256: str) -> str:
     return name
 
 
-def blob_write(*, content: IO[bytes] | bytes) -> Blob:
+def blob_write(*, content: IO[bytes] | bytes, max_bytes: int | None = None) -> Blob:
     """Stream ``content`` to storage under its SHA-256, once: the same bytes written
     again leave the existing file alone. Refuses (ValidationError) a file over the
-    upload limit, and refuses to run inside a transaction."""
+    upload limit (``max_bytes``, by default ``REGISTRY_MAX_UPLOAD_BYTES``), and refuses
+    to run inside a transaction."""
     _refuse_inside_transaction()
     stream: IO[bytes] = ContentFile(content) if isinstance(content, bytes) else content
     digest, size = _digest(stream)
-    if size > settings.REGISTRY_MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            {"file": [f"File is {size} bytes; the limit is {settings.REGISTRY_MAX_UPLOAD_BYTES}."]}
-        )
+    limit = settings.REGISTRY_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    if size > limit:
+        raise ValidationError({"file": [f"File is {size} bytes; the limit is {limit}."]})
     storage = _storage()
     name = blob_name(digest)
     if storage.exists(name):

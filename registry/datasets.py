@@ -29,7 +29,11 @@ _MEDIA_TYPES = {
     "tsv": "text/tab-separated-values",
     "jsonl": "application/x-ndjson",
     "clean_battle": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+    "pair_counts": "text/csv",
+    "leaderbot": "application/json",
 }
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,11 @@ def _refuse_control_characters(table: VoteTable) -> None:
 def summarise_votes(raw: bytes, options: Mapping[str, Any]) -> VoteSummary:
     table = read_dataset_votes(raw, options)
     _refuse_control_characters(table)
+    media_type = _MEDIA_TYPES.get(table.file_format, "application/octet-stream")
     return VoteSummary(
         format=table.file_format,
-        media_type=_MEDIA_TYPES.get(table.file_format, "application/octet-stream"),
+        # The stored bytes are the upload's, so a compressed upload stays compressed.
+        media_type="application/gzip" if raw.startswith(GZIP_MAGIC) else media_type,
         n_votes=table.n_votes,
         n_models=len(table.models),
         n_ties=int(np.count_nonzero(table.outcome == OUTCOME_TIE)),

@@ -5,6 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.db import OperationalError
 
+import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.analyses import TRANSIENT_ERRORS, analyses_requeue_stuck, analysis_run
 from registry.jobs import MAX_ATTEMPTS
 from registry.transparency import checkpoint_issue_if_grown

@@ -7,7 +7,7 @@ nothing of reports; reports build on the registry).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -19,7 +19,9 @@ from registry.admin_base import REFUSALS, ReadOnlyAdmin, refusal_text
 from registry.models import BenchmarkClaim, CloningIncident
 from reports.models import Report
 from reports.selectors import report_list
-from reports.services import ReportSubject, report_request
+
+if TYPE_CHECKING:
+    from reports.services import ReportSubject
 
 
 @admin.action(description="Request a signed report on the selected records")
@@ -29,6 +31,10 @@ def request_reports(
     subjects: QuerySet[Any],
 ) -> None:
     """Request a report on each selected claim or incident, saying why any was refused."""
+    # Imported here, not at the top: reports.services loads reportlab and pyHanko, and the
+    # admin is imported by every manage.py command (autodiscovery) that would pay for them.
+    from reports.services import report_request
+
     for subject in subjects:
         kind, target = _kind_and_subject(subject)
         try:
@@ -45,6 +51,8 @@ def request_reports(
 
 
 def _kind_and_subject(subject: Any) -> tuple[str, ReportSubject]:
+    from reports.services import ReportSubject
+
     if isinstance(subject, BenchmarkClaim):
         return Report.Kind.CLAIM, ReportSubject(claim=subject)
     if isinstance(subject, CloningIncident):

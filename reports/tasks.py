@@ -5,6 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.conf import settings
 
+import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.jobs import MAX_ATTEMPTS
 from reports.services import TRANSIENT_ERRORS, report_run, reports_requeue_stuck
 

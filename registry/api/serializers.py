@@ -58,6 +58,15 @@ class ClaimWithdrawSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(help_text="Why the claim is withdrawn (recorded).")
 
 
+def validate_dataset_upload_size(upload: File[Any]) -> None:
+    """Vote datasets have their own, larger limit: ``REGISTRY_MAX_DATASET_UPLOAD_BYTES``."""
+    limit = settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise serializers.ValidationError(
+            f"File is {upload.size} bytes; the limit for vote datasets is {limit} bytes."
+        )
+
+
 class OrganizationSerializer(serializers.ModelSerializer[Organization]):
     class Meta:
         model = Organization
@@ -163,7 +172,7 @@ class VoteDatasetUploadSerializer(serializers.Serializer[VoteDataset]):
     snapshot_date = serializers.DateField(required=False, allow_null=True)
     source_url = serializers.URLField(required=False, allow_blank=True)
     attribution = serializers.CharField(required=False, allow_blank=True)
-    file = serializers.FileField(validators=[validate_upload_size])
+    file = serializers.FileField(validators=[validate_dataset_upload_size])
     format = serializers.ChoiceField(choices=["auto", *VoteDataset.Format.values], default="auto")
     columns = serializers.CharField(
         required=False,

@@ -8,7 +8,7 @@ checked byte-for-byte against its representative, so a hash collision can never 
 different names: it only sends the file to the ``csv`` module path.
 
 Whenever anything is unusual (quotes, ragged rows, empty fields, surrounding spaces, unknown
-winner values, a model against itself) this returns None and the caller re-reads with the
+winner values) this returns None and the caller re-reads with the
 ``csv`` module, which produces the precise :class:`VoteFileError`.
 """
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from registry.fragility.votes import ColumnMapping, TableParts
+    from registry.fragility.votes import ColumnMapping, TableParts, VoteIds
 
 ROWS_PER_CHUNK = 1 << 18  # bounds the temporary arrays of the collision check
 MAX_FIELD_BYTES = 256
@@ -59,12 +59,14 @@ def read_simple_csv(
     if encoded is None:
         return None
     models, model_a, model_b, outcome = encoded
-    ids = None
-    if id_column is not None:
-        ids = _vote_ids(body, *fields[id_column], explicit=columns.id is not None)
-        if ids is False:
-            return None
-    return models, model_a, model_b, outcome, ids or None
+    from registry.fragility.votes import POSITIONS
+
+    if id_column is None:
+        return models, model_a, model_b, outcome, POSITIONS
+    naming = _vote_ids(body, bounds, fields[id_column], explicit=columns.id is not None)
+    if naming is None:
+        return None
+    return models, model_a, model_b, outcome, naming
 
 
 def _trimmed_length(body: np.ndarray) -> int:
@@ -122,8 +124,6 @@ def _encode_votes(
     position = {name: index for index, name in enumerate(models)}
     model_a = np.array([position[name] for name in values_a], dtype=np.int32)[codes_a]
     model_b = np.array([position[name] for name in values_b], dtype=np.int32)[codes_b]
-    if (model_a == model_b).any():
-        return None
     outcome = np.array([winner_codes[value] for value in values_w], dtype=np.int8)[codes_w]
     return models, model_a, model_b, outcome
 
@@ -203,15 +203,26 @@ def _hash_words(words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def _vote_ids(
-    body: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, explicit: bool
-) -> tuple[str, ...] | Literal[False] | None:
-    from registry.fragility.votes import choose_vote_ids
+    body: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    field: tuple[np.ndarray, np.ndarray],
+    *,
+    explicit: bool,
+) -> VoteIds | None:
+    """The id column's naming (duplicates judged on whole lines); None if an id is unusual."""
+    from registry.fragility.votes import resolve_vote_ids
 
     raw = body.tobytes()
+    starts, ends = field
     ids = [
         raw[start:end].decode("utf-8")
         for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
     ]
     if any(value != value.strip() for value in ids):
-        return False
-    return choose_vote_ids(ids, explicit=explicit)
+        return None
+    line_starts, line_ends, _ = bounds
+
+    def whole_lines(wanted: list[int]) -> list[object]:
+        return [raw[line_starts[index] : line_ends[index]] for index in wanted]
+
+    return resolve_vote_ids(ids, explicit=explicit, whole_records=whole_lines)

@@ -44,7 +44,9 @@ from registry.fragility.votes import (
     read_votes,
 )
 
-ENGINE_VERSION = "1.0.0"
+# 1.1.0: self-comparisons and exact duplicates are excluded and reported, not refused; models
+# without votes are reported; the random-drop baseline draws votes directly.
+ENGINE_VERSION = "1.1.0"
 Progress = Callable[[int], None]
 WINNER_LABELS = ("model_a", "model_b", "tie")
 
@@ -76,7 +78,9 @@ class Arena:
         self.votes = votes
         self.comparisons: Comparisons = build_comparisons(votes, ties)
         if self.comparisons.n_used == 0 or self.comparisons.pair_i.shape[0] == 0:
-            raise VoteFileError("no votes remain to fit (were all votes ties?)")
+            raise VoteFileError(
+                "no votes remain to fit (only ties under --ties drop, or self-comparisons)"
+            )
         self.existence = check_mle_exists(self.comparisons)
         ridge = 0.0 if self.existence.exists else DEFAULT_RIDGE
         self.settings = FitSettings(
@@ -108,6 +112,8 @@ class Arena:
         try:
             return self.comparisons.models.index(name)
         except ValueError:
+            if name in self.comparisons.models_without_votes:
+                raise KeyError(f"model {name!r} has no votes in the fit") from None
             raise KeyError(f"unknown model {name!r}") from None
 
     @single_threaded_blas
@@ -187,7 +193,7 @@ class Arena:
         leader = int(self.order[0])
         changed = skipped = 0
         for _ in range(trials):
-            dropped = generator.multivariate_hypergeometric(counts, n_dropped)
+            dropped = random_drop_counts(generator, counts, n_dropped)
             if (
                 self.settings.ridge == 0.0
                 and not check_mle_exists(self.comparisons, counts - dropped).exists
@@ -230,6 +236,20 @@ class Arena:
             "winner": WINNER_LABELS[int(votes.outcome[index])],
             "gap_change": influence,
         }
+
+
+def random_drop_counts(
+    generator: np.random.Generator, counts: np.ndarray, n_dropped: int
+) -> np.ndarray:
+    """Per-type counts of ``n_dropped`` votes drawn uniformly without replacement.
+
+    The same distribution as ``generator.multivariate_hypergeometric(counts, n_dropped)``, but
+    O(n_dropped log types) instead of O(types) Python-level work per draw: with 60,000 vote
+    types that is 12 ms against 1 ms, times 200 draws in the default baseline.
+    """
+    positions = generator.choice(int(counts.sum()), size=n_dropped, replace=False)
+    types = np.searchsorted(np.cumsum(counts), positions, side="right")
+    return np.bincount(types, minlength=counts.shape[0])
 
 
 @single_threaded_blas
@@ -289,13 +309,23 @@ def _bootstrap(arena: Arena, options: AnalysisOptions, report: Progress) -> Boot
 
 def _dataset_section(arena: Arena) -> dict[str, object]:
     votes = arena.votes
+    self_comparisons = votes.self_comparisons.tolist()
+    duplicates = votes.naming.duplicates.tolist()
     return {
         "sha256": votes.sha256,
         "format": votes.file_format,
         "n_votes": votes.n_votes,
         "n_models": len(votes.models),
         "n_ties": int(np.sum(votes.outcome == 2)),
-        "vote_ids": "id column" if votes.ids is not None else "record position (1-based)",
+        "vote_ids": votes.naming.scheme,
+        "n_self_comparisons": len(self_comparisons),
+        "self_comparison_votes": [votes.vote_id(index) for index in self_comparisons],
+        "n_duplicates": len(duplicates),
+        "duplicate_votes": [
+            {"vote": votes.vote_id(index), "record": index + 1, "repeats_record": earlier + 1}
+            for index, earlier in zip(duplicates, votes.naming.duplicate_of.tolist(), strict=True)
+        ],
+        "n_excluded": votes.n_votes - int(np.count_nonzero(votes.usable)),
     }
 
 
@@ -304,6 +334,7 @@ def _fit_section(arena: Arena, options: AnalysisOptions) -> dict[str, object]:
     return {
         "tie_handling": options.ties,
         "n_votes_used": arena.comparisons.n_used,
+        "models_without_votes": list(arena.comparisons.models_without_votes),
         "reference_model": models[arena.settings.reference],
         "mle_exists": arena.existence.exists,
         "mle_problem": arena.existence.problem or None,

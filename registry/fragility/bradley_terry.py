@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from registry.fragility.comparisons import KIND_I_WINS, KIND_J_WINS, Comparisons
 
@@ -67,7 +65,11 @@ def choose_reference(comparisons: Comparisons) -> int:
 
 
 def check_mle_exists(comparisons: Comparisons, counts: np.ndarray | None = None) -> MleExistence:
-    """Ford's condition: the directed "beat" graph must be strongly connected."""
+    """Ford's condition: the directed "beat" graph must be strongly connected.
+
+    When it is not, the models outside the largest strongly connected component are named (of
+    equally large components, the one holding the lowest model index counts as the largest).
+    """
     counts = comparisons.type_count if counts is None else counts
     n_models = comparisons.n_models
     present = counts > 0
@@ -75,21 +77,48 @@ def check_mle_exists(comparisons: Comparisons, counts: np.ndarray | None = None)
     kind = comparisons.type_kind[present]
     low, high = comparisons.pair_i[pair], comparisons.pair_j[pair]
     # A win gives an edge loser -> winner; a tie (half a win each way) gives both edges.
-    sources = np.concatenate([high[kind != KIND_J_WINS], low[kind != KIND_I_WINS]])
-    targets = np.concatenate([low[kind != KIND_J_WINS], high[kind != KIND_I_WINS]])
-    graph = coo_matrix((np.ones(sources.shape[0]), (sources, targets)), (n_models, n_models))
-    n_weak, _ = connected_components(graph, directed=True, connection="weak")
-    n_strong, labels = connected_components(graph, directed=True, connection="strong")
-    if n_strong == 1:
+    beats = np.zeros((n_models, n_models), dtype=bool)
+    beats[high[kind != KIND_J_WINS], low[kind != KIND_J_WINS]] = True
+    beats[low[kind != KIND_I_WINS], high[kind != KIND_I_WINS]] = True
+    # Strongly connected iff model 0 reaches every model along the edges and against them.
+    if _reachable(beats, 0).all() and _reachable(beats.T, 0).all():
         return MleExistence(True, (), "")
+    labels = _strong_components(beats)
     largest = np.argmax(np.bincount(labels))
     outside = tuple(int(model) for model in np.flatnonzero(labels != largest))
     problem = (
         "the comparison graph is disconnected"
-        if n_weak > 1
+        if not _reachable(beats | beats.T, 0).all()
         else "some models never lost (or never won) against the rest"
     )
     return MleExistence(False, outside, problem)
+
+
+def _reachable(adjacency: np.ndarray, start: int) -> np.ndarray:
+    """Models reachable from ``start`` (itself included): breadth-first, one row block a step.
+
+    A few hundred models and a small diameter make this O(models^2) numpy work, cheaper than
+    importing scipy.sparse.csgraph into every command that fits.
+    """
+    seen = np.zeros(adjacency.shape[0], dtype=bool)
+    seen[start] = True
+    frontier = seen.copy()
+    while frontier.any():
+        frontier = adjacency[frontier].any(axis=0) & ~seen
+        seen |= frontier
+    return seen
+
+
+def _strong_components(adjacency: np.ndarray) -> np.ndarray:
+    """Component labels, numbered by each component's lowest model index (rare path)."""
+    labels = np.full(adjacency.shape[0], -1, dtype=np.int64)
+    next_label = 0
+    for model in range(adjacency.shape[0]):
+        if labels[model] < 0:
+            component = _reachable(adjacency, model) & _reachable(adjacency.T, model)
+            labels[component] = next_label
+            next_label += 1
+    return labels
 
 
 def log_likelihood(

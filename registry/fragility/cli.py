@@ -24,7 +24,12 @@ JsonObject = Mapping[str, Any]
 def add_arguments(parser: argparse.ArgumentParser, *, include_path: bool = True) -> None:
     """Register the fragility options (and the PATH argument) on an argparse parser."""
     if include_path:
-        parser.add_argument("path", type=Path, help="vote file (CSV/TSV, JSON lines, JSON array)")
+        parser.add_argument(
+            "path",
+            type=Path,
+            help="vote file: CSV/TSV, JSON lines, clean_battle JSON, Parquet, pair counts"
+            " (CSV or leaderbot JSON); gzip-compressed too",
+        )
     parser.add_argument("--format", dest="file_format", choices=FORMATS, default="auto")
     parser.add_argument(
         "--columns", default="", help="role=column pairs, e.g. model_a=left,model_b=right,id=row"
@@ -102,6 +107,17 @@ def _header_lines(result: JsonObject) -> list[str]:
         f"Bradley-Terry, ties: {fit['tie_handling']}, {fit['n_votes_used']:,} votes used,"
         f" reference {fit['reference_model']} = 1000",
     ]
+    excluded = []
+    if dataset.get("n_self_comparisons"):
+        excluded.append(f"{dataset['n_self_comparisons']:,} self-comparisons")
+    if dataset.get("n_duplicates"):
+        excluded.append(f"{dataset['n_duplicates']:,} exact duplicates")
+    if excluded:
+        lines.append(f"Excluded before fitting: {' and '.join(excluded)} (listed in --json)")
+    if fit.get("models_without_votes"):
+        lines.append(
+            "Not ranked, no vote left in the fit: " + ", ".join(fit["models_without_votes"])
+        )
     if not fit["mle_exists"]:
         lines.append(
             f"WARNING: no maximum likelihood estimate ({fit['mle_problem']}:"

@@ -8,6 +8,11 @@ Which concrete votes make up a type is kept (in file order) only to name dropped
 
 Tie conventions (Huang et al. 2025, arXiv 2508.11847, section 2): ``"half"`` counts a tie as half
 a win for each side (Chatbot Arena); ``"drop"`` removes ties before fitting.
+
+Records that cannot enter a fit (self-comparisons, exact duplicates: ``VoteTable.usable``) are
+left out like dropped ties. A model left with no vote at all (one whose only votes were ties,
+under ``"drop"``) has no likelihood term and so no score: it is left out of the fitted models
+and named in :attr:`Comparisons.models_without_votes`.
 """
 
 from __future__ import annotations
@@ -37,16 +42,13 @@ class Comparisons:
     type_kind: np.ndarray  # (T,) KIND_I_WINS, KIND_J_WINS or KIND_TIE
     type_count: np.ndarray  # (T,) number of votes of the type, all > 0
     vote_type: np.ndarray = field(repr=False)  # (N,) type of each vote, -1 if not used
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        """Model names; a model's index is its position here."""
-        return self.votes.models
+    models: tuple[str, ...] = ()  # the fitted models; a model's index is its position here
+    models_without_votes: tuple[str, ...] = ()  # models of the file that no used vote involves
 
     @property
     def n_models(self) -> int:
-        """Number of models."""
-        return len(self.votes.models)
+        """Number of fitted models."""
+        return len(self.models)
 
     @property
     def n_used(self) -> int:
@@ -60,8 +62,12 @@ class Comparisons:
 
     @cached_property
     def _votes_by_type(self) -> tuple[np.ndarray, np.ndarray]:
-        used = np.flatnonzero(self.vote_type >= 0)
-        order = used[np.argsort(self.vote_type[used], kind="stable")]
+        # Shifted by one so unused votes (-1) sort first; numpy's stable sort is a radix sort,
+        # O(N), for 16-bit keys (7x faster than int32 on 2M votes), so use them when they fit.
+        keys = self.vote_type.astype(np.int64) + 1
+        if self.type_count.shape[0] < np.iinfo(np.uint16).max:
+            keys = keys.astype(np.uint16)
+        order = np.argsort(keys, kind="stable")[self.vote_type.shape[0] - self.n_used :]
         boundaries = np.concatenate(([0], np.cumsum(self.type_count)))
         return order, boundaries
 
@@ -91,10 +97,15 @@ def build_comparisons(votes: VoteTable, tie_handling: str = "half") -> Compariso
     """Collapse votes into vote-type counts under the chosen tie convention."""
     if tie_handling not in TIE_HANDLING:
         raise ValueError(f"tie handling must be one of {TIE_HANDLING}, got {tie_handling!r}")
-    n_models = len(votes.models)
-    low = np.minimum(votes.model_a, votes.model_b).astype(np.int64)
-    high = np.maximum(votes.model_a, votes.model_b).astype(np.int64)
-    a_is_low = votes.model_a < votes.model_b
+    used = votes.usable
+    if tie_handling == "drop":
+        used &= votes.outcome != OUTCOME_TIE
+    fitted, new_index = _models_with_votes(votes, used)
+    n_models = fitted.shape[0]
+    model_a, model_b = new_index[votes.model_a], new_index[votes.model_b]
+    low = np.minimum(model_a, model_b)
+    high = np.maximum(model_a, model_b)
+    a_is_low = model_a < model_b
     kind = np.where(
         votes.outcome == OUTCOME_TIE,
         KIND_TIE,
@@ -102,9 +113,7 @@ def build_comparisons(votes: VoteTable, tie_handling: str = "half") -> Compariso
     )
     assert not np.any(votes.outcome > OUTCOME_TIE)
     assert OUTCOME_B == 1
-    key = (low * n_models + high) * 3 + kind
-    if tie_handling == "drop":
-        key = np.where(kind == KIND_TIE, -1, key)
+    key = np.where(used, (low * n_models + high) * 3 + kind, -1)
     distinct_keys, vote_type, type_count = _distinct_keys(key, 3 * n_models * n_models)
     if distinct_keys.shape[0] and distinct_keys[0] == -1:  # dropped ties become type -1
         distinct_keys, type_count = distinct_keys[1:], type_count[1:]
@@ -119,7 +128,24 @@ def build_comparisons(votes: VoteTable, tie_handling: str = "half") -> Compariso
         type_kind=(distinct_keys % 3).astype(np.int8),
         type_count=type_count.astype(np.int64),
         vote_type=vote_type.astype(np.int32),
+        models=tuple(votes.models[i] for i in fitted.tolist()),
+        models_without_votes=tuple(np.delete(np.array(votes.models, dtype=object), fitted)),
     )
+
+
+def _models_with_votes(votes: VoteTable, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indices into votes.models of the models some used vote involves, old -> new index).
+
+    Unused models map to 0; only used votes, which never involve them, read the map.
+    """
+    n_models = len(votes.models)
+    involved = np.zeros(n_models, dtype=bool)
+    involved[votes.model_a[used]] = True
+    involved[votes.model_b[used]] = True
+    fitted = np.flatnonzero(involved)
+    new_index = np.zeros(n_models, dtype=np.int64)
+    new_index[fitted] = np.arange(fitted.shape[0])
+    return fitted, new_index
 
 
 DENSE_KEY_LIMIT = 30_000_000  # a dense count table up to 240 MB beats sorting 2M keys

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 ITEM_SCORE_COLUMNS = ("item_id", "score_a", "score_b")
 # The bootstrap costs rounds x items; the largest static benchmarks have tens of thousands
@@ -225,6 +224,8 @@ def exact_mcnemar(a: np.ndarray, b: np.ndarray) -> float | None:
     discordant = only_a + only_b
     if discordant == 0:
         return 1.0
+    from scipy import stats  # here: scipy.stats costs ~0.6 s to import, the CLI never needs it
+
     return float(min(1.0, 2 * stats.binom.cdf(min(only_a, only_b), discordant, 0.5)))
 
 

@@ -12,6 +12,14 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 
+class DuplicateVote(TypedDict):
+    """An exact duplicate kept out of the fit: its id and 1-based record, and the earlier one."""
+
+    vote: int | str
+    record: int
+    repeats_record: int
+
+
 class DatasetInfo(TypedDict):
     sha256: str
     format: str
@@ -19,11 +27,18 @@ class DatasetInfo(TypedDict):
     n_models: int
     n_ties: int
     vote_ids: str
+    # Records read but kept out of every fit (engine 1.1.0 on; older results lack them).
+    n_self_comparisons: NotRequired[int]
+    self_comparison_votes: NotRequired[list[int | str]]
+    n_duplicates: NotRequired[int]
+    duplicate_votes: NotRequired[list[DuplicateVote]]
+    n_excluded: NotRequired[int]
 
 
 class FitInfo(TypedDict):
     tie_handling: str
     n_votes_used: int
+    models_without_votes: NotRequired[list[str]]  # no fitted vote involves them: no score
     reference_model: str
     mle_exists: NotRequired[bool]
     mle_problem: NotRequired[str | None]

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 
 from registry.fragility._blas import single_threaded_blas
 from registry.fragility.bradley_terry import (
@@ -74,7 +74,7 @@ def sandwich_intervals(
     )
     inverse = np.linalg.inv(hessian)
     variance = np.sum((inverse @ gradient_cov) * inverse, axis=1)  # diag(H^-1 G H^-1), H sym.
-    width = stats.norm.ppf(0.5 + confidence / 2) * np.sqrt(np.maximum(variance, 0.0))
+    width = NormalDist().inv_cdf(0.5 + confidence / 2) * np.sqrt(np.maximum(variance, 0.0))
     return Intervals(scores - width, scores + width)
 
 

@@ -1,9 +1,23 @@
-"""Reading pairwise *votes* from CSV/TSV, JSON lines and LMSYS ``clean_battle`` JSON arrays.
+"""Reading pairwise *votes*: CSV/TSV, JSON lines, LMSYS ``clean_battle`` JSON arrays, Parquet
+(LMArena's layouts), and aggregated pair counts (a CSV of counts, or leaderbot's JSON).
 
 A *vote* is one human (or judge) preference between two models: ``model_a``, ``model_b`` and
 the outcome ``winner`` (model_a wins, model_b wins, or tie). A vote is identified by its 1-based
 position among the file's records (a CSV header is not a record) or, when the file has an id
-column whose values are unique, by that id.
+column that identifies votes, by that id; an aggregated file's votes are named by pair, outcome
+and ordinal. Any format may arrive gzip-compressed.
+
+Real exports are messy, and two kinds of record are read but kept out of the fit, each reported
+by the analysis rather than refused:
+
+* a *self-comparison* (a model against itself): its Bradley-Terry likelihood term is constant,
+  so it carries no information about any score;
+* an *exact duplicate*: a record whose id repeats an earlier record's id and whose whole record
+  (every column, not only the three read) is identical to it. Without an id column two equal
+  records may be two genuine votes, so nothing is called a duplicate. When an id repeats with a
+  different record, the id does not name votes (LLMFAO's ``id`` names the compared pair): an
+  implicit ``id`` column then falls back to positions and an explicit one (``--columns id=...``)
+  is refused.
 
 Nothing here imports Django: the upload view, the CLI and the benchmarks all call
 :func:`read_votes` on bytes or a path. Any defect raises :class:`VoteFileError` naming the record
@@ -13,10 +27,13 @@ and the problem, so the caller stores nothing.
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping
+import re
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,14 +41,22 @@ import numpy as np
 
 from registry.fragility import _fastcsv
 
-FORMATS = ("auto", "csv", "tsv", "jsonl", "clean_battle")
+FORMATS = ("auto", "csv", "tsv", "jsonl", "clean_battle", "parquet", "pair_counts", "leaderbot")
 OUTCOME_A, OUTCOME_B, OUTCOME_TIE = 0, 1, 2
 CANONICAL_OUTCOMES = {"model_a": OUTCOME_A, "model_b": OUTCOME_B, "tie": OUTCOME_TIE}
 DEFAULT_WINNER_VALUES: dict[str, tuple[str, ...]] = {
     "model_a": ("model_a",),
     "model_b": ("model_b",),
-    "tie": ("tie", "tie (bothbad)"),
+    # "both_bad" is LMArena's Parquet spelling of LMSYS's "tie (bothbad)".
+    "tie": ("tie", "tie (bothbad)", "both_bad"),
 }
+ID_COLUMN = "id column"
+ID_POSITION = "record position (1-based)"
+ID_AGGREGATED = "pair, outcome and ordinal"
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+NO_RECORDS = np.zeros(0, dtype=np.int64)
+FIRST_NON_SPACE = re.compile(r"\S")
 COLUMN_ROLES = ("model_a", "model_b", "winner", "id")
 
 
@@ -90,8 +115,25 @@ class WinnerValues:
 
 
 @dataclass(frozen=True)
+class VoteIds:
+    """How the records of a file are named, and which are exact duplicates of earlier ones."""
+
+    ids: Sequence[str] | None
+    scheme: str = ID_POSITION
+    duplicates: np.ndarray = field(default_factory=lambda: NO_RECORDS)  # 0-based, excluded
+    duplicate_of: np.ndarray = field(default_factory=lambda: NO_RECORDS)  # the earlier record
+
+
+POSITIONS = VoteIds(None)
+
+
+@dataclass(frozen=True)
 class VoteTable:
-    """Votes as integer arrays; vote v is models[model_a[v]] vs models[model_b[v]], outcome[v]."""
+    """Votes as integer arrays; vote v is models[model_a[v]] vs models[model_b[v]], outcome[v].
+
+    Every record read is here, self-comparisons and exact duplicates included (so positions stay
+    the file's); :attr:`usable` says which of them may enter a fit.
+    """
 
     models: tuple[str, ...]
     model_a: np.ndarray
@@ -99,12 +141,29 @@ class VoteTable:
     outcome: np.ndarray
     sha256: str
     file_format: str
-    ids: tuple[str, ...] | None = None
+    naming: VoteIds = POSITIONS
 
     @property
     def n_votes(self) -> int:
-        """Number of votes (records) read."""
+        """Number of votes (records) read, excluded ones included."""
         return int(self.outcome.shape[0])
+
+    @property
+    def ids(self) -> Sequence[str] | None:
+        """The votes' identifiers, or None when they are identified by position."""
+        return self.naming.ids
+
+    @property
+    def self_comparisons(self) -> np.ndarray:
+        """0-based indices of the records that compare a model with itself."""
+        return np.flatnonzero(self.model_a == self.model_b)
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Mask of the records that may enter a fit: neither self-comparisons nor duplicates."""
+        mask = self.model_a != self.model_b
+        mask[self.naming.duplicates] = False
+        return mask
 
     def vote_id(self, index: int) -> int | str:
         """The public identifier of the vote at 0-based ``index``: its id, else its position."""
@@ -131,29 +190,64 @@ def read_votes(
     columns: ColumnMapping | None = None,
     winner_values: WinnerValues | None = None,
 ) -> VoteTable:
-    """Read votes from bytes (an upload) or a file path; raise VoteFileError on any defect."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    """Read votes from bytes (an upload) or a file path; raise VoteFileError on any defect.
+
+    The SHA-256 is of the bytes exactly as given (compressed, if they are).
+    """
+    received = source if isinstance(source, bytes) else Path(source).read_bytes()
     if file_format not in FORMATS:
         raise ValueError(f"unknown format {file_format!r}; choose from {FORMATS}")
     columns = columns or ColumnMapping()
     winner_codes = (winner_values or WinnerValues()).code_of()
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = hashlib.sha256(received).hexdigest()
+    data = _gunzip(received)
+    if data.startswith(PARQUET_MAGIC):
+        _check_declared_format(file_format, "parquet")
+        from registry.fragility.parquet import read_parquet_votes  # pyarrow only when needed
+
+        table = read_parquet_votes(data, columns, winner_codes)
+        return VoteTable(*table[:4], sha256=sha256, file_format="parquet", naming=table[4])
     text = _decode(data)
-    if not text.strip():
+    if not text or text.isspace():
         raise VoteFileError("the file is empty")
     detected = _detect_format(text)
     chosen = detected if file_format == "auto" else file_format
     _check_declared_format(chosen, detected)
+    models, model_a, model_b, outcome, naming = _read_text(
+        data, text, chosen, columns, winner_codes
+    )
+    return VoteTable(models, model_a, model_b, outcome, sha256, chosen, naming)
+
+
+def _read_text(
+    data: bytes, text: str, chosen: str, columns: ColumnMapping, winner_codes: Mapping[str, int]
+) -> TableParts:
+    from registry.fragility import aggregated  # imports this module: import it when used
+
+    if chosen == "pair_counts":
+        return aggregated.read_pair_counts(text)
+    if chosen == "leaderbot":
+        return aggregated.read_leaderbot(text)
     if chosen in ("csv", "tsv"):
         delimiter = "\t" if chosen == "tsv" else ","
         table = _fastcsv.read_simple_csv(data, delimiter, columns, winner_codes)
-        if table is None:  # quoting, ragged rows or odd whitespace: let the csv module decide
-            table = _columns_to_table(_csv_records(text, delimiter), columns, winner_codes)
-    else:
-        records = _json_array_records(text) if chosen == "clean_battle" else _jsonl_records(text)
-        table = _columns_to_table(records, columns, winner_codes)
-    models, model_a, model_b, outcome, ids = table
-    return VoteTable(models, model_a, model_b, outcome, sha256, chosen, ids)
+        if table is not None:
+            return table
+        # Quoting, ragged rows or odd whitespace: let the csv module decide.
+        return _columns_to_table(lambda: _csv_records(text, delimiter), columns, winner_codes)
+    if chosen == "clean_battle":
+        values = _json_array(text)
+        return _columns_to_table(lambda: _json_array_records(values), columns, winner_codes)
+    return _columns_to_table(lambda: _jsonl_records(text), columns, winner_codes)
+
+
+def _gunzip(data: bytes) -> bytes:
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise VoteFileError(f"gzip-compressed but cannot be decompressed ({error})") from None
 
 
 def _decode(data: bytes) -> str:
@@ -167,21 +261,35 @@ def _decode(data: bytes) -> str:
 
 
 def _detect_format(text: str) -> str:
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+    # Slices, not text.lstrip() or split(): either would copy a file of tens of megabytes.
+    start = FIRST_NON_SPACE.search(text)
+    offset = start.start() if start else 0
+    if text.startswith("[", offset):
         return "clean_battle"
-    if stripped.startswith("{"):
-        return "jsonl"
-    header = stripped.split("\n", 1)[0]
-    return "tsv" if header.count("\t") > header.count(",") else "csv"
+    if text.startswith("{", offset):
+        return "leaderbot" if _is_leaderbot(text) else "jsonl"
+    line_end = text.find("\n", offset)
+    header = text[offset : line_end if line_end >= 0 else len(text)]
+    delimiter = "\t" if header.count("\t") > header.count(",") else ","
+    names = {name.strip().strip('"') for name in header.split(delimiter)}
+    if {"wins_a", "wins_b"} <= names:
+        return "pair_counts"
+    return "tsv" if delimiter == "\t" else "csv"
+
+
+def _is_leaderbot(text: str) -> bool:
+    # JSON lines fail at their second object ("Extra data") after parsing only the first.
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(value, dict) and {"models", "X", "Y"} <= value.keys()
 
 
 def _check_declared_format(chosen: str, detected: str) -> None:
-    json_like = {"clean_battle", "jsonl"}
-    if chosen == detected or (chosen in ("csv", "tsv") and detected in ("csv", "tsv")):
+    if chosen in ("auto", detected) or {chosen, detected} <= {"csv", "tsv", "pair_counts"}:
         return
-    if chosen in json_like or detected in json_like:
-        raise VoteFileError(f"declared format {chosen!r} but the content looks like {detected!r}")
+    raise VoteFileError(f"declared format {chosen!r} but the content looks like {detected!r}")
 
 
 RecordStream = Iterator[tuple[int, Mapping[str, object]]]
@@ -223,24 +331,32 @@ def _json_object(line: str, record_number: int) -> Mapping[str, object]:
     return value
 
 
-def _json_array_records(text: str) -> RecordStream:
+def _json_array(text: str) -> list[object]:
     try:
         values = json.loads(text)
     except json.JSONDecodeError as error:
         raise VoteFileError(f"not a valid JSON array ({error.msg}, line {error.lineno})") from None
     if not isinstance(values, list):
         raise VoteFileError("a clean_battle file must be a JSON array of records")
+    return values
+
+
+def _json_array_records(values: list[object]) -> RecordStream:
     for record_number, value in enumerate(values, start=1):
         if not isinstance(value, dict):
             raise VoteFileError("is not a JSON object", record=record_number)
         yield record_number, value
 
 
-TableParts = tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, tuple[str, ...] | None]
+TableParts = tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, VoteIds]
+# Whole records (every column) at some 0-based positions, to decide exact duplicates.
+RecordLookup = Callable[[list[int]], list[object]]
 
 
 def _columns_to_table(
-    records: RecordStream, columns: ColumnMapping, winner_codes: Mapping[str, int]
+    records: Callable[[], RecordStream],
+    columns: ColumnMapping,
+    winner_codes: Mapping[str, int],
 ) -> TableParts:
     """Validate every record and encode models as indices into the sorted model names."""
     names_a: list[str] = []
@@ -248,14 +364,12 @@ def _columns_to_table(
     outcomes: list[int] = []
     ids: list[str] = []
     id_column = columns.id
-    for record_number, record in records:
+    for record_number, record in records():
         if record_number == 1 and id_column is None and "id" in record:
             id_column = "id"
         model_a = _required_text(record, columns.model_a, record_number)
         model_b = _required_text(record, columns.model_b, record_number)
         winner = _required_text(record, columns.winner, record_number)
-        if model_a == model_b:
-            raise VoteFileError(f"model {model_a!r} is compared with itself", record=record_number)
         if winner not in winner_codes:
             raise VoteFileError(
                 f"unknown winner value {winner!r}; expected one of {sorted(winner_codes)}",
@@ -271,13 +385,23 @@ def _columns_to_table(
         raise VoteFileError("the file contains no votes")
     models = tuple(sorted(set(names_a) | set(names_b)))
     index = {name: position for position, name in enumerate(models)}
-    vote_ids = choose_vote_ids(ids, explicit=columns.id is not None) if id_column else None
+    naming = POSITIONS
+    if id_column:
+
+        def whole_records(wanted: list[int]) -> list[object]:
+            wanted_numbers = {position + 1 for position in wanted}
+            found = {
+                number: dict(record) for number, record in records() if number in wanted_numbers
+            }
+            return [found[position + 1] for position in wanted]
+
+        naming = resolve_vote_ids(ids, explicit=columns.id is not None, whole_records=whole_records)
     return (
         models,
         np.fromiter((index[name] for name in names_a), dtype=np.int32, count=len(names_a)),
         np.fromiter((index[name] for name in names_b), dtype=np.int32, count=len(names_b)),
         np.asarray(outcomes, dtype=np.int8),
-        vote_ids,
+        naming,
     )
 
 
@@ -290,20 +414,34 @@ def _required_text(record: Mapping[str, object], column: str, record_number: int
     return value
 
 
-def choose_vote_ids(ids: list[str], *, explicit: bool) -> tuple[str, ...] | None:
-    """Use the id column when its values are unique; an explicit but repeating id is an error.
+def resolve_vote_ids(ids: Sequence[str], *, explicit: bool, whole_records: RecordLookup) -> VoteIds:
+    """Name votes by their id column, excluding exact duplicates (see the module docstring).
 
-    An implicit ``id`` column that repeats (LLMFAO's ``id`` names the compared pair, not the
-    vote) falls back to positions, as the dataset's README prescribes.
+    A repeated id whose records differ means the column does not identify votes: an implicit
+    ``id`` column then falls back to positions, an explicit one is an error naming the record.
     """
-    seen: dict[str, int] = {}
-    for record_number, vote_id in enumerate(ids, start=1):
-        if vote_id in seen:
-            if explicit:
-                raise VoteFileError(
-                    f"id {vote_id!r} repeats record {seen[vote_id]}; ids must be unique",
-                    record=record_number,
-                )
-            return None
-        seen[vote_id] = record_number
-    return tuple(ids)
+    if len(set(ids)) == len(ids):
+        return VoteIds(tuple(ids), ID_COLUMN)
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []
+    for index, vote_id in enumerate(ids):
+        earlier = first.setdefault(vote_id, index)
+        if earlier != index:
+            repeats.append((index, earlier))
+    wanted = sorted({position for pair in repeats for position in pair})
+    record_at = dict(zip(wanted, whole_records(wanted), strict=True))
+    for index, earlier in repeats:
+        if record_at[index] != record_at[earlier]:
+            if not explicit:
+                return POSITIONS
+            raise VoteFileError(
+                f"id {ids[index]!r} repeats record {earlier + 1} with different content;"
+                " ids must identify votes",
+                record=index + 1,
+            )
+    return VoteIds(
+        tuple(ids),
+        ID_COLUMN,
+        duplicates=np.array([index for index, _ in repeats], dtype=np.int64),
+        duplicate_of=np.array([earlier for _, earlier in repeats], dtype=np.int64),
+    )

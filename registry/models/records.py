@@ -209,6 +209,9 @@ class VoteDataset(models.Model):
         TSV = "tsv", "TSV"
         JSONL = "jsonl", "JSON lines"
         CLEAN_BATTLE = "clean_battle", "LMSYS clean_battle JSON"
+        PARQUET = "parquet", "Parquet (LMArena)"
+        PAIR_COUNTS = "pair_counts", "Pair counts CSV"
+        LEADERBOT = "leaderbot", "leaderbot JSON (pair counts)"
 
     benchmark = models.ForeignKey(Benchmark, on_delete=models.PROTECT, related_name="datasets")
     name = models.CharField(max_length=200)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.conf import settings
+
 from registry.blobs import blob_write
 from registry.datasets import summarise_votes
 from registry.ledger import PUBLIC
@@ -39,7 +41,7 @@ def dataset_ingest(
     options = dict(read_options or {})
     raw = content.read()
     summary = summarise_votes(raw, options)
-    blob = blob_write(content=raw)
+    blob = blob_write(content=raw, max_bytes=settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES)
     with writing():
         stored = stored_file_record(blob=blob, media_type=summary.media_type)
         existing = VoteDataset.objects.filter(benchmark=fields["benchmark"], file=stored).first()

@@ -1,18 +1,35 @@
-"""Helpers for the fragility tests: LLMFAO paths and independent implementations."""
+"""Helpers for the fragility tests: a seeded synthetic arena, real-data layouts and independent
+implementations."""
 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
 from registry.fragility import ColumnMapping, VoteTable, WinnerValues
+from tests.synthetic_votes import SYNTHETIC_LEADER, synthetic_arena_csv
 
-LLMFAO = Path(__file__).resolve().parents[2] / "data" / "llmfao" / "crowd-comparisons.csv"
+__all__ = ["SYNTHETIC_LEADER", "synthetic_arena_csv"]
+
+# LLMFAO's layout (../shared/data/llmfao): the synthetic arena below uses it too.
 LLMFAO_COLUMNS = ColumnMapping.parse("model_a=left,model_b=right")
 LLMFAO_WINNERS = WinnerValues.parse("model_a=left,model_b=right,tie=tie")
+LLMFAO_OPTIONS = [
+    "--columns",
+    "model_a=left,model_b=right",
+    "--winner-values",
+    "model_a=left,model_b=right,tie=tie",
+]
+
+
+def vote_indices(votes: VoteTable, dropped_ids: list[int | str]) -> list[int]:
+    """0-based record indices of the votes named by ``dropped_ids`` (ids or positions)."""
+    if votes.ids is None:
+        return [int(vote_id) - 1 for vote_id in dropped_ids]
+    position = {vote_id: index for index, vote_id in enumerate(votes.ids)}
+    return [position[str(vote_id)] for vote_id in dropped_ids]
 
 
 def vote_arrays(

@@ -1,4 +1,5 @@
-"""Votes-to-flip: real data, brute force on tiny arenas, and hypothesis properties."""
+"""Votes-to-flip: brute force on tiny arenas and hypothesis properties (real data:
+test_fragility_real_data.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 from fragility_helpers import (
     ford_condition_holds,
-    independent_scores,
     scipy_scores,
     table_from_lists,
     vote_arrays,
@@ -52,44 +52,6 @@ def brute_force_top1_votes_to_flip(votes: VoteTable, max_votes: int) -> int | No
             if scores.max() > scores[leader] + 1e-7:
                 return size
     return None
-
-
-def assert_independent_refit_flips(
-    votes: VoteTable,
-    dropped_ids: list[int],
-    winner: str,
-    challenger: str,
-    ties: str = "half",
-) -> None:
-    kept = vote_arrays(votes, ties=ties, drop=[vote_id - 1 for vote_id in dropped_ids])
-    scores = independent_scores(*kept, len(votes.models))
-    index = votes.models.index
-    assert scores[index(challenger)] > scores[index(winner)]
-
-
-def test_llmfao_top1_flips_with_at_most_16_votes_verified_independently(
-    llmfao_votes: VoteTable,
-) -> None:
-    arena = Arena(llmfao_votes)
-    outcome = arena.top_k_fragility(1)
-    winner, challenger = (arena.comparisons.models[m] for m in (outcome.winner, outcome.loser))
-    assert winner == "GPT 4"
-    assert outcome.votes_to_flip is not None
-    assert outcome.votes_to_flip <= 16
-    dropped = arena.dropped_vote_ids(outcome)
-    assert len(dropped) == len(set(dropped)) == outcome.votes_to_flip
-    assert_independent_refit_flips(llmfao_votes, dropped, winner, challenger)
-
-
-def test_llmfao_with_ties_dropped_flips_with_at_most_3_votes(llmfao_votes: VoteTable) -> None:
-    arena = Arena(llmfao_votes, ties="drop")
-    outcome = arena.top_k_fragility(1)
-    assert arena.comparisons.n_used == 5460
-    assert outcome.votes_to_flip is not None
-    assert outcome.votes_to_flip <= 3
-    dropped = arena.dropped_vote_ids(outcome)
-    winner, challenger = (arena.comparisons.models[m] for m in (outcome.winner, outcome.loser))
-    assert_independent_refit_flips(llmfao_votes, dropped, winner, challenger, ties="drop")
 
 
 @pytest.mark.slow

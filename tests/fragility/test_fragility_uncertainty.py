@@ -29,18 +29,18 @@ def per_vote_sandwich_widths(votes: VoteTable, scores: np.ndarray) -> np.ndarray
     return stats.norm.ppf(0.975) * np.sqrt(np.diag(covariance))
 
 
-def test_sandwich_widths_match_the_per_vote_definition(llmfao_votes: VoteTable) -> None:
-    arena = Arena(llmfao_votes)
+def test_sandwich_widths_match_the_per_vote_definition(arena_votes: VoteTable) -> None:
+    arena = Arena(arena_votes)
     intervals = sandwich_intervals(arena.comparisons, arena.scores)
-    expected = per_vote_sandwich_widths(llmfao_votes, arena.scores)
+    expected = per_vote_sandwich_widths(arena_votes, arena.scores)
     assert np.allclose((intervals.high - intervals.low) / 2, expected, rtol=1e-9, atol=1e-12)
     assert np.allclose((intervals.high + intervals.low) / 2, arena.scores)
 
 
 def test_bootstrap_is_reproducible_for_a_seed_and_varies_across_seeds(
-    llmfao_votes: VoteTable,
+    arena_votes: VoteTable,
 ) -> None:
-    arena = Arena(llmfao_votes)
+    arena = Arena(arena_votes)
     runs = [
         bootstrap_intervals(arena.comparisons, arena.settings, arena.scores, rounds=30, seed=seed)
         for seed in (7, 7, 8)
@@ -50,8 +50,8 @@ def test_bootstrap_is_reproducible_for_a_seed_and_varies_across_seeds(
     assert np.all(runs[0].rank_low <= runs[0].rank_high)
 
 
-def test_bootstrap_and_sandwich_widths_agree_roughly(llmfao_votes: VoteTable) -> None:
-    arena = Arena(llmfao_votes)
+def test_bootstrap_and_sandwich_widths_agree_roughly(arena_votes: VoteTable) -> None:
+    arena = Arena(arena_votes)
     sandwich = sandwich_intervals(arena.comparisons, arena.scores)
     boot = bootstrap_intervals(
         arena.comparisons, arena.settings, arena.scores, rounds=200, seed=1

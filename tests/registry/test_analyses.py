@@ -4,9 +4,9 @@ recorded in the ledger, and shown on the dataset and claim pages."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -16,34 +16,30 @@ from config.celery import app as celery_app
 from registry.analyses import analyses_requeue_stuck, analysis_request, analysis_run
 from registry.datasets import read_dataset_votes
 from registry.fragility import AnalysisOptions, Arena
+from registry.fragility.votes import POSITIONS
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
 from registry.services import dataset_ingest
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, ModelReleaseFactory
+from tests.synthetic_votes import SYNTHETIC_LEADER, SYNTHETIC_READ_OPTIONS, synthetic_arena_csv
 
-LLMFAO_CSV = Path(__file__).resolve().parents[2] / "data" / "llmfao" / "crowd-comparisons.csv"
-LLMFAO_READ_OPTIONS = {
-    "format": "csv",
-    "columns": "model_a=left,model_b=right,winner=winner",
-    "winner_values": "model_a=left,model_b=right,tie=tie",
-}
-# The engine's own tests cover the full search; here the job machinery matters.
+# The engine's own tests cover the full search and real data; here the job machinery matters.
 FAST = {"bootstrap_rounds": 20, "top_k": [1], "adjacent_pairs": False, "random_trials": 2}
+ARENA_CSV = synthetic_arena_csv()
 
 
 @pytest.fixture
-def llmfao_claim(alice: object) -> BenchmarkClaim:
-    """Alice's registry holds the LLMFAO votes and the claim "GPT 4 ranks #1"."""
-    benchmark = BenchmarkFactory(name="LLMFAO", slug="llmfao")
-    with LLMFAO_CSV.open("rb") as handle:
-        dataset = dataset_ingest(
-            actor=alice,
-            content=handle,
-            fields={"benchmark": benchmark, "name": "LLMFAO crowd"},
-            read_options=LLMFAO_READ_OPTIONS,
-        ).dataset
-    gpt4 = ModelReleaseFactory(name="GPT 4", version="")
+def arena_claim(alice: object) -> BenchmarkClaim:
+    """Alice's registry holds a synthetic arena and the claim "model-00 ranks #1"."""
+    benchmark = BenchmarkFactory(name="Synthetic arena", slug="synthetic-arena")
+    dataset = dataset_ingest(
+        actor=alice,
+        content=io.BytesIO(ARENA_CSV),
+        fields={"benchmark": benchmark, "name": "Synthetic arena votes"},
+        read_options=SYNTHETIC_READ_OPTIONS,
+    ).dataset
+    leader = ModelReleaseFactory(name=SYNTHETIC_LEADER, version="")
     return BenchmarkClaimFactory(
-        release=gpt4, benchmark=benchmark, dataset=dataset, kind="rank", claimed_rank=1
+        release=leader, benchmark=benchmark, dataset=dataset, kind="rank", claimed_rank=1
     )
 
 
@@ -65,10 +61,10 @@ def wait_until_finished(analysis_id: int, timeout: float = 120) -> FragilityAnal
 
 @pytest.mark.django_db(transaction=True)
 def test_claim_analysis_runs_on_a_real_worker_and_answers_the_claim(
-    api, alice, llmfao_claim, worker
+    api, alice, arena_claim, worker
 ) -> None:
     response = api(alice).post(
-        f"/api/v1/claims/{llmfao_claim.pk}/analyses/", {"parameters": FAST}, format="json"
+        f"/api/v1/claims/{arena_claim.pk}/analyses/", {"parameters": FAST}, format="json"
     )
     assert response.status_code == 202, response.content
     assert response["Location"].endswith(f"/api/v1/analyses/{response.data['id']}/")
@@ -76,21 +72,20 @@ def test_claim_analysis_runs_on_a_real_worker_and_answers_the_claim(
     analysis = wait_until_finished(response.data["id"])
     assert analysis.status == "done", analysis.error
     assert analysis.progress == 100
-    assert analysis.results["scores"][0]["model"] == "GPT 4"
+    assert analysis.results["scores"][0]["model"] == SYNTHETIC_LEADER
     answer = analysis.claim_answer
     assert answer["holds_on_full_data"] is True
     assert answer["verified"] is True
-    assert answer["votes_to_flip"] <= 16
     assert len(answer["dropped_votes"]) == answer["votes_to_flip"]
 
     # The dropped votes really overturn the claim: refit without them here.
-    votes = read_dataset_votes(LLMFAO_CSV.read_bytes(), LLMFAO_READ_OPTIONS)
+    votes = read_dataset_votes(ARENA_CSV, SYNTHETIC_READ_OPTIONS)
     keep = [i for i in range(votes.n_votes) if votes.vote_id(i) not in set(answer["dropped_votes"])]
     refit = Arena(_subset(votes, keep))
-    assert refit.comparisons.models[refit.order[0]] != "GPT 4"
+    assert refit.comparisons.models[refit.order[0]] != SYNTHETIC_LEADER
 
-    llmfao_claim.refresh_from_db()
-    assert llmfao_claim.status == "analysed"
+    arena_claim.refresh_from_db()
+    assert arena_claim.status == "analysed"
     actions = list(
         LedgerEntry.objects.filter(object_type="registry.fragilityanalysis").values_list(
             "action", flat=True
@@ -110,15 +105,15 @@ def _subset(votes, keep):  # type: ignore[no-untyped-def]
         model_a=votes.model_a[keep],
         model_b=votes.model_b[keep],
         outcome=votes.outcome[keep],
-        ids=None,
+        naming=POSITIONS,
     )
 
 
 @pytest.mark.django_db
-def test_a_duplicate_delivery_does_nothing(alice, llmfao_claim, django_capture_on_commit_callbacks):
+def test_a_duplicate_delivery_does_nothing(alice, arena_claim, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(
-            actor=alice, dataset=llmfao_claim.dataset, claim=llmfao_claim, parameters=FAST
+            actor=alice, dataset=arena_claim.dataset, claim=arena_claim, parameters=FAST
         )
     analysis_run(analysis_id=analysis.pk)
     first = FragilityAnalysis.objects.get(pk=analysis.pk)
@@ -135,10 +130,10 @@ def test_a_duplicate_delivery_does_nothing(alice, llmfao_claim, django_capture_o
 
 @pytest.mark.django_db
 def test_an_analysis_whose_worker_died_is_requeued_and_completes(
-    alice, llmfao_claim, django_capture_on_commit_callbacks
+    alice, arena_claim, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
+        analysis = analysis_request(actor=alice, dataset=arena_claim.dataset, parameters=FAST)
     long_ago = timezone.now() - dt.timedelta(hours=1)
     # A worker took it an hour ago and died.
     FragilityAnalysis.objects.filter(pk=analysis.pk).update(
@@ -167,11 +162,11 @@ def test_an_analysis_whose_worker_died_is_requeued_and_completes(
     ],
 )
 def test_bad_parameters_are_refused_and_nothing_is_queued(
-    api, alice, llmfao_claim, parameters, field
+    api, alice, arena_claim, parameters, field
 ):
     before = LedgerEntry.objects.count()
     response = api(alice).post(
-        f"/api/v1/claims/{llmfao_claim.pk}/analyses/", {"parameters": parameters}, format="json"
+        f"/api/v1/claims/{arena_claim.pk}/analyses/", {"parameters": parameters}, format="json"
     )
     assert response.status_code == 400
     assert field in response.data
@@ -180,8 +175,8 @@ def test_bad_parameters_are_refused_and_nothing_is_queued(
 
 
 @pytest.mark.django_db
-def test_only_analysts_may_request_analyses(api, vera, llmfao_claim):
-    url = f"/api/v1/claims/{llmfao_claim.pk}/analyses/"
+def test_only_analysts_may_request_analyses(api, vera, arena_claim):
+    url = f"/api/v1/claims/{arena_claim.pk}/analyses/"
     assert api(None).post(url, {}, format="json").status_code in (401, 403)
     assert api(vera).post(url, {}, format="json").status_code == 403
     assert FragilityAnalysis.objects.count() == 0
@@ -189,21 +184,21 @@ def test_only_analysts_may_request_analyses(api, vera, llmfao_claim):
 
 @pytest.mark.django_db
 def test_claim_and_dataset_pages_show_the_verdict_chart_and_influential_votes(
-    client, alice, llmfao_claim, django_capture_on_commit_callbacks
+    client, alice, arena_claim, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(
-            actor=alice, dataset=llmfao_claim.dataset, claim=llmfao_claim, parameters=FAST
+            actor=alice, dataset=arena_claim.dataset, claim=arena_claim, parameters=FAST
         )
     analysis_run(analysis_id=analysis.pk)
     analysis.refresh_from_db()
-    page = client.get(f"/claims/{llmfao_claim.pk}/").content.decode()
+    page = client.get(f"/claims/{arena_claim.pk}/").content.decode()
     votes = analysis.claim_answer["votes_to_flip"]
-    assert f"Dropping {votes:,} of 8,931 votes" in page
+    assert f"Dropping {votes:,} of 4,000 votes" in page
     assert "<svg" in page
     assert "Most influential votes" in page
-    assert "Platypus-2 Instruct (70B)" in page
-    dataset_page = client.get(f"/datasets/{llmfao_claim.dataset.pk}/")
+    assert analysis.claim_answer["challenger"] in page
+    dataset_page = client.get(f"/datasets/{arena_claim.dataset.pk}/")
     assert dataset_page.status_code == 200
 
 
@@ -218,14 +213,14 @@ def test_the_default_engine_options_match_the_documented_defaults() -> None:
 
 @pytest.mark.django_db
 def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
-    alice, llmfao_claim, django_capture_on_commit_callbacks, monkeypatch
+    alice, arena_claim, django_capture_on_commit_callbacks, monkeypatch
 ):
     from django.db import OperationalError
 
     import registry.analyses
 
     with django_capture_on_commit_callbacks(execute=False):
-        analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
+        analysis = analysis_request(actor=alice, dataset=arena_claim.dataset, parameters=FAST)
 
     def lose_the_database(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("server closed the connection unexpectedly")
@@ -244,12 +239,12 @@ def test_a_transient_database_error_hands_the_analysis_back_for_the_retry(
 
 @pytest.mark.django_db
 def test_a_worker_given_up_for_dead_cannot_overwrite_the_attempt_that_replaced_it(
-    alice, llmfao_claim, django_capture_on_commit_callbacks
+    alice, arena_claim, django_capture_on_commit_callbacks
 ):
     from registry.analyses import ANALYSIS_JOBS, analysis_claim
 
     with django_capture_on_commit_callbacks(execute=False):
-        analysis = analysis_request(actor=alice, dataset=llmfao_claim.dataset, parameters=FAST)
+        analysis = analysis_request(actor=alice, dataset=arena_claim.dataset, parameters=FAST)
     slow_attempt = analysis_claim(analysis_id=analysis.pk)
     long_ago = timezone.now() - dt.timedelta(hours=1)
     FragilityAnalysis.objects.filter(pk=analysis.pk).update(started_at=long_ago)
@@ -266,3 +261,28 @@ def test_a_worker_given_up_for_dead_cannot_overwrite_the_attempt_that_replaced_i
         object_type="registry.fragilityanalysis", action__in=["complete", "fail"]
     )
     assert completes.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_dataset_page_lists_the_records_excluded_from_the_fit(
+    client, alice, django_capture_on_commit_callbacks
+):
+    rows = ["id,model_a,model_b,winner", "v1,alpha,beta,model_a", "v2,beta,gamma,model_a"]
+    rows += ["v3,gamma,alpha,model_a", "v4,beta,beta,tie", "v5,beta,alpha,model_a"]
+    rows += ["v6,alpha,gamma,tie", "v2,beta,gamma,model_a", "v7,delta,alpha,tie"]
+    dataset = dataset_ingest(
+        actor=alice,
+        content=io.BytesIO(("\n".join(rows) + "\n").encode()),
+        fields={"benchmark": BenchmarkFactory(), "name": "Messy export"},
+    ).dataset
+    with django_capture_on_commit_callbacks(execute=False):
+        analysis = analysis_request(
+            actor=alice, dataset=dataset, parameters={**FAST, "ties": "drop"}
+        )
+    analysis_run(analysis_id=analysis.pk)
+    analysis.refresh_from_db()
+    assert analysis.status == "done", analysis.error
+    page = client.get(f"/datasets/{dataset.pk}/").content.decode()
+    assert "1 self-comparisons (votes v4)" in page
+    assert "1 exact duplicates (records 7 = 2)" in page
+    assert "no vote left in the fit: delta" in page

@@ -1,8 +1,8 @@
 """Vote-dataset uploads: counted, content-addressed, idempotent, refused whole when bad.
 
-The LLMFAO crowd comparisons (data/llmfao) are the real file: 8,931 votes between 59
-models. The expected counts are recomputed here with the csv module, independently
-of the registry's parser.
+The LLMFAO crowd comparisons (../shared/data/llmfao, see tests/shared_data.py) are a real
+file: 8,931 votes between 59 models. The expected counts are recomputed here with the csv
+module, independently of the registry's parser.
 """
 
 from __future__ import annotations
@@ -10,23 +10,21 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import Benchmark, LedgerEntry, StoredFile, VoteDataset
 from tests.factories import BenchmarkFactory
 from tests.registry.api_records import API, client_for, row_counts
+from tests.shared_data import shared_file
 
 pytestmark = [
     pytest.mark.django_db,
 ]
 
-LLMFAO_CSV = Path(settings.BASE_DIR) / "data" / "llmfao" / "crowd-comparisons.csv"
 LLMFAO_COLUMNS = "model_a=left,model_b=right,winner=winner"
 LLMFAO_WINNERS = "model_a=left,model_b=right,tie=tie"
 
@@ -53,7 +51,7 @@ def llmfao_counts(data: bytes) -> tuple[int, int, int]:
 
 @pytest.fixture(scope="module")
 def llmfao_bytes() -> bytes:
-    return LLMFAO_CSV.read_bytes()
+    return shared_file("llmfao/crowd-comparisons.csv").read_bytes()
 
 
 def test_llmfao_upload_is_counted_and_addressed_by_its_digest(
@@ -105,9 +103,9 @@ def test_same_bytes_for_another_benchmark_share_one_stored_file(alice: User) -> 
 
 BAD_FILES = [
     pytest.param(
-        b"model_a,model_b,winner\nalpha,beta,model_a\nbeta,beta,tie\n",
+        b"model_a,model_b,wins_a,wins_b,ties\nalpha,beta,1,2,0\nbeta,gamma,1,-1,0\n",
         "record 2",
-        id="model-compared-with-itself",
+        id="negative-pair-count",
     ),
     pytest.param(
         b"model_a,model_b,winner\nalpha,beta,model_a\nbeta,gamma,model_a\ngamma,alpha,draw\n",
@@ -144,7 +142,8 @@ def test_bad_vote_file_is_refused_whole_naming_the_record(
 @pytest.mark.parametrize(
     ("options", "field"),
     [
-        ({"format": "parquet"}, "format"),
+        ({"format": "xlsx"}, "format"),
+        ({"format": "parquet"}, "file"),
         ({"format": "jsonl"}, "file"),
         ({"columns": "model_a=left,loser=right"}, "columns"),
         ({"winner_values": "winner=left"}, "winner_values"),
@@ -162,13 +161,20 @@ def test_bad_read_options_are_refused_with_a_field_message(
 
 
 def test_oversized_dataset_is_refused_before_parsing(alice: User, settings: Any) -> None:
-    settings.REGISTRY_MAX_UPLOAD_BYTES = 16
+    settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES = 16
     benchmark = BenchmarkFactory()
     before = row_counts()
     response = upload(alice, benchmark, b"model_a,model_b,winner\na,b,tie\n")
     assert response.status_code == 400
-    assert "limit is 16" in " ".join(response.json()["file"])
+    assert "limit for vote datasets is 16" in " ".join(response.json()["file"])
     assert row_counts() == before
+
+
+def test_datasets_have_their_own_larger_upload_limit(alice: User, settings: Any) -> None:
+    content = b"model_a,model_b,winner\na,b,tie\n"
+    settings.REGISTRY_MAX_UPLOAD_BYTES = 16  # other uploads: evidence, item scores, reports
+    settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES = len(content)
+    assert upload(alice, BenchmarkFactory(), content).status_code == 201
 
 
 def test_dataset_for_an_unknown_benchmark_is_refused(alice: User) -> None:
@@ -198,3 +204,26 @@ def test_dataset_upload_without_a_file_is_refused(alice: User) -> None:
     )
     assert response.status_code == 400
     assert "file" in response.json()
+
+
+def test_parquet_gzip_and_pair_count_uploads_are_detected_and_counted(alice: User) -> None:
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    columns = {"id": ["a1", "a2"], "model_a": ["x", "y"], "model_b": ["y", "x"]}
+    pq.write_table(pa.table({**columns, "winner": ["model_a", "both_bad"]}), sink)
+    pair_counts = b"model_a,model_b,wins_a,wins_b,ties\nx,y,3,2,1\n"
+    cases = [
+        (sink.getvalue(), "parquet", (2, 2, 1)),
+        (gzip.compress(pair_counts), "pair_counts", (6, 2, 1)),
+    ]
+    for content, detected, counts in cases:
+        response = upload(alice, BenchmarkFactory(), content)
+        assert response.status_code == 201, response.data
+        body = response.json()
+        assert body["detected_format"] == detected
+        assert (body["n_votes"], body["n_models"], body["n_ties"]) == counts
+        assert body["sha256"] == hashlib.sha256(content).hexdigest()
