@@ -37,6 +37,7 @@ def _issue(
     signing_key: rsa.RSAPrivateKey,
     *,
     is_ca: bool,
+    days: int,
 ) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -46,7 +47,7 @@ def _issue(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=2))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
     )
     if not is_ca:
@@ -57,13 +58,17 @@ def _issue(
 
 
 class LoopbackTsa:
-    """An RFC 3161 TSA on an ephemeral loopback port; use as a context manager."""
+    """An RFC 3161 TSA on an ephemeral loopback port; use as a context manager.
 
-    def __init__(self) -> None:
+    ``days`` is how long its certificates are valid: a long-lived one stands in for the
+    renewed archive timestamps that keep a B-LTA report verifiable for decades.
+    """
+
+    def __init__(self, *, days: int = 2) -> None:
         root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        root = _issue(TSA_ROOT_NAME, TSA_ROOT_NAME, root_key.public_key(), root_key, is_ca=True)
-        tsa = _issue(TSA_NAME, TSA_ROOT_NAME, tsa_key.public_key(), root_key, is_ca=False)
+        root = _issue(TSA_ROOT_NAME, TSA_ROOT_NAME, root_key.public_key(), root_key, is_ca=True, days=days)
+        tsa = _issue(TSA_NAME, TSA_ROOT_NAME, tsa_key.public_key(), root_key, is_ca=False, days=days)
         self.root_pem = root.public_bytes(serialization.Encoding.PEM)
         der_key = tsa_key.private_bytes(
             serialization.Encoding.DER,
