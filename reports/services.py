@@ -15,9 +15,11 @@ import datetime as dt
 import functools
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
@@ -41,7 +43,14 @@ from reports.documents import build_document
 from reports.models import Report
 from reports.pdf.devca import ensure_dev_pki
 from reports.pdf.render import render_pdf
-from reports.pdf.signing import ReportSigner, SigningConfigurationError, load_signer
+from reports.pdf.signing import (
+    ReportSigner,
+    SignatureLevel,
+    SigningConfigurationError,
+    TokenSettings,
+    load_signer,
+    load_token_signer,
+)
 from reports.pdf.verify import VerificationResult, verify_pdf
 from reports.transparency import NewerCheckpoint, log_checks
 
@@ -58,31 +67,80 @@ _CHUNK = 1024 * 1024
 # --- signing identity --------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def report_signer() -> ReportSigner:
-    """The signer, loaded once per worker process from the settings' files.
+def _level() -> SignatureLevel | None:
+    configured = settings.REPORT_SIGNATURE_LEVEL
+    if not configured:
+        return SignatureLevel.B_LTA if settings.REPORT_TSA_URL else SignatureLevel.B_B
+    try:
+        return SignatureLevel(configured)
+    except ValueError:
+        choices = ", ".join(level.value for level in SignatureLevel)
+        raise SigningConfigurationError(
+            f"REPORT_SIGNATURE_LEVEL={configured!r} is not one of {choices}"
+        ) from None
 
-    Without signing files, DEBUG and the test runner use the development PKI (created on
-    first use); production refuses to sign rather than sign with a throwaway key.
-    Call ``report_signer.cache_clear()`` after changing the signing settings.
+
+def _token(prefix: str) -> TokenSettings | None:
+    """The PKCS#11 settings of one identity, or None when its key is not in a token."""
+    key_label = getattr(settings, f"REPORT_{prefix}_PKCS11_KEY_LABEL")
+    if not (settings.REPORT_PKCS11_MODULE and key_label):
+        return None
+    slot = getattr(settings, f"REPORT_{prefix}_PKCS11_SLOT")
+    return TokenSettings(
+        module_path=settings.REPORT_PKCS11_MODULE,
+        key_label=key_label,
+        pin_file=getattr(settings, f"REPORT_{prefix}_PKCS11_PIN_FILE"),
+        token_label=getattr(settings, f"REPORT_{prefix}_PKCS11_TOKEN_LABEL"),
+        slot=slot if slot >= 0 else None,
+    )
+
+
+def _load_identity(prefix: str, dev_files: tuple[Path, Path, Path]) -> ReportSigner:
+    """The signer named by the REPORT_<prefix>_* settings (SIGNING or COUNTERSIGNING).
+
+    A key in a PKCS#11 token wins over key files, and then no key file is read. Without
+    either, DEBUG and the test runner use the development PKI's ``dev_files``
+    (key, certificate, chain); production refuses rather than sign with a throwaway key.
     """
     tsa_url = settings.REPORT_TSA_URL or None
-    if settings.REPORT_SIGNING_KEY_FILE:
-        chain = [settings.REPORT_SIGNING_CHAIN_FILE] if settings.REPORT_SIGNING_CHAIN_FILE else []
-        return load_signer(
-            settings.REPORT_SIGNING_KEY_FILE,
-            settings.REPORT_SIGNING_CERT_FILE,
-            chain,
-            tsa_url=tsa_url,
-        )
+    roots = [asn1_x509.Certificate.load(der) for der in trust_roots()]
+    options: dict[str, Any] = {"tsa_url": tsa_url, "level": _level(), "trust_roots": roots}
+    cert_file = getattr(settings, f"REPORT_{prefix}_CERT_FILE")
+    chain_file = getattr(settings, f"REPORT_{prefix}_CHAIN_FILE")
+    chain = [chain_file] if chain_file else []
+    token = _token(prefix)
+    if token is not None:
+        if not cert_file:
+            raise SigningConfigurationError(f"REPORT_{prefix}_CERT_FILE must name the certificate")
+        return load_token_signer(token, cert_file, chain, **options)
+    key_file = getattr(settings, f"REPORT_{prefix}_KEY_FILE")
+    if key_file:
+        return load_signer(key_file, cert_file, chain, **options)
     if not (settings.DEBUG or settings.TESTING):
         raise SigningConfigurationError(
-            "REPORT_SIGNING_KEY_FILE and REPORT_SIGNING_CERT_FILE must be set when DEBUG is off"
+            f"REPORT_{prefix}_KEY_FILE and REPORT_{prefix}_CERT_FILE (or a PKCS#11 key) "
+            "must be set when DEBUG is off"
         )
+    key_file, cert_file, chain_file = dev_files
+    return load_signer(key_file, cert_file, [chain_file], **options)
+
+
+@functools.lru_cache(maxsize=1)
+def report_signer() -> ReportSigner:
+    """The registry's signer, loaded once per worker process (its token session stays open).
+
+    Call ``report_signer.cache_clear()`` after changing the signing settings.
+    """
     pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
-    return load_signer(
-        pki.signing_key_file, pki.signing_cert_file, [pki.chain_file], tsa_url=tsa_url
-    )
+    return _load_identity("SIGNING", (pki.signing_key_file, pki.signing_cert_file, pki.chain_file))
+
+
+@functools.lru_cache(maxsize=1)
+def report_countersigner() -> ReportSigner:
+    """The standards body's countersigner, loaded once per process like :func:`report_signer`."""
+    pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
+    dev_files = (pki.countersigning_key_file, pki.countersigning_cert_file, pki.chain_file)
+    return _load_identity("COUNTERSIGNING", dev_files).as_countersigner()
 
 
 def signer_fingerprint(signer: ReportSigner) -> str:
