@@ -29,6 +29,7 @@ client) is loaded once per worker process by the caller, e.g.::
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -303,3 +304,16 @@ def load_token_signer(
     return ReportSigner(
         signer=signer, timestamper=timestamper, target_level=level, trust_roots=tuple(trust_roots)
     )
+
+
+def newest_timestamp_expiry(pdf: bytes) -> dt.datetime | None:
+    """When the certificate of the newest document timestamp expires; None without one.
+
+    The archive timestamp chain must be extended (:func:`retimestamp`) before then.
+    """
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    stamps = reader.embedded_timestamp_signatures
+    if not stamps:
+        return None
+    expiry: dt.datetime = stamps[-1].signer_cert.not_valid_after
+    return expiry
