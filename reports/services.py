@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def _token(prefix: str) -> TokenSettings | None:
     )
 
 
-def _load_identity(prefix: str, dev_files: tuple[Path, Path, Path]) -> ReportSigner:
+def _load_identity(prefix: str, dev_files: Callable[[], tuple[Path, Path, Path]]) -> ReportSigner:
     """The signer named by the REPORT_<prefix>_* settings (SIGNING or COUNTERSIGNING).
 
     A key in a PKCS#11 token wins over key files, and then no key file is read. Without
@@ -134,7 +135,7 @@ def _load_identity(prefix: str, dev_files: tuple[Path, Path, Path]) -> ReportSig
             f"REPORT_{prefix}_KEY_FILE and REPORT_{prefix}_CERT_FILE (or a PKCS#11 key) "
             "must be set when DEBUG is off"
         )
-    key_file, cert_file, chain_file = dev_files
+    key_file, cert_file, chain_file = dev_files()
     return load_signer(key_file, cert_file, [chain_file], **options)
 
 
@@ -144,15 +145,22 @@ def report_signer() -> ReportSigner:
 
     Call ``report_signer.cache_clear()`` after changing the signing settings.
     """
-    pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
-    return _load_identity("SIGNING", (pki.signing_key_file, pki.signing_cert_file, pki.chain_file))
+
+    def dev_files() -> tuple[Path, Path, Path]:
+        pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
+        return pki.signing_key_file, pki.signing_cert_file, pki.chain_file
+
+    return _load_identity("SIGNING", dev_files)
 
 
 @functools.lru_cache(maxsize=1)
 def report_countersigner() -> ReportSigner:
     """The standards body's countersigner, loaded once per process like :func:`report_signer`."""
-    pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
-    dev_files = (pki.countersigning_key_file, pki.countersigning_cert_file, pki.chain_file)
+
+    def dev_files() -> tuple[Path, Path, Path]:
+        pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
+        return pki.countersigning_key_file, pki.countersigning_cert_file, pki.chain_file
+
     return _load_identity("COUNTERSIGNING", dev_files).as_countersigner()
 
 

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
@@ -253,6 +254,32 @@ def _read_pin(pin_file: str) -> str:
     return lines[0].strip()
 
 
+def _open_session(token: TokenSettings) -> Any:
+    """A session on the configured token, logged in with the PIN from the PIN file."""
+    from pkcs11 import PKCS11Error, UserAlreadyLoggedIn
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign.pkcs11 import open_pkcs11_session
+
+    criteria = TokenCriteria(label=token.token_label) if token.token_label else None
+    slot = None if criteria else token.slot
+    try:
+        try:
+            return open_pkcs11_session(
+                token.module_path,
+                slot_no=slot,
+                token_criteria=criteria,
+                user_pin=_read_pin(token.pin_file),
+            )
+        except UserAlreadyLoggedIn:
+            # PKCS#11 logs in per application and token: another session of this process
+            # (the other identity, or a reloaded signer) already did.
+            return open_pkcs11_session(token.module_path, slot_no=slot, token_criteria=criteria)
+    except PKCS11Error as error:
+        raise SigningConfigurationError(
+            f"cannot open PKCS#11 token ({token.module_path}): {type(error).__name__} {error}"
+        ) from error
+
+
 def load_token_signer(
     token: TokenSettings,
     cert_file: str | Path,
@@ -268,31 +295,21 @@ def load_token_signer(
     Raises :class:`SigningConfigurationError` when the module, token, PIN, key or
     certificate cannot be found.
     """
-    from pkcs11 import PKCS11Error  # optional: only deployments with a token install it
-    from pyhanko.config.pkcs11 import TokenCriteria
-    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+    from pyhanko.sign.pkcs11 import PKCS11Signer
 
     for path in (token.module_path, cert_file, *chain_files):
         if not Path(path).is_file():
             raise SigningConfigurationError(f"signing file {path} does not exist")
-    criteria = TokenCriteria(label=token.token_label) if token.token_label else None
-    try:
-        session = open_pkcs11_session(
-            token.module_path,
-            slot_no=None if criteria else token.slot,
-            token_criteria=criteria,
-            user_pin=_read_pin(token.pin_file),
-        )
-    except PKCS11Error as error:
-        raise SigningConfigurationError(
-            f"cannot open PKCS#11 token ({token.module_path}): {type(error).__name__} {error}"
-        ) from error
+    certificate = load_cert_from_pemder(str(cert_file))
     chain = [cert for path in chain_files for cert in load_certs_from_pemder([str(path)])]
     signer = PKCS11Signer(
-        session,
+        _open_session(token),
         key_label=token.key_label,
-        signing_cert=load_cert_from_pemder(str(cert_file)),
+        signing_cert=certificate,
         ca_chain=chain,
+        # Hash here, sign the digest in the token (CKM_ECDSA): SoftHSM2 and many HSMs
+        # offer no combined hash-and-sign mechanism for ECDSA.
+        use_raw_mechanism=certificate.public_key.algorithm == "ec",
     )
     try:
         signer._load_objects()  # fail at load time, not at the first report
