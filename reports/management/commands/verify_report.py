@@ -11,10 +11,10 @@ from reports.transparency import NewerCheckpoint, fetch_latest_checkpoint
 
 class Command(BaseCommand):
     help = (
-        "Verify a signed report: signature, coverage, trust, manifest, the registry's stored "
-        "files, the ledger head and the transparency log's proofs (with --against or "
-        "--checkpoint, also consistency with a newer checkpoint). Exit status 0 only when "
-        "every check passes."
+        "Verify a signed report: every signature, later updates, trust, revocation, manifest, "
+        "the registry's stored files, the ledger head and the transparency log's proofs (with "
+        "--against or --checkpoint, also consistency with a newer checkpoint). Exit status 0 "
+        "only when every check passes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,6 +43,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         else:
+            for summary in result.signatures:
+                self.stdout.write(
+                    f"SIGNED {summary.field} ({summary.kind}) by {summary.signer}, "
+                    f"time {summary.time or 'unproven'}, covers {summary.covers}"
+                )
             for check in result.checks:
                 mark = "PASS" if check.passed else "FAIL"
                 self.stdout.write(f"{mark}  {check.name}: {check.detail}")
