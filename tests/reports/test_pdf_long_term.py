@@ -319,7 +319,7 @@ KINDS = ["B-B", "B-T", "B-LT", "B-LTA", "countersigned"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_pyhanko_validates_every_signature_of_every_kind(
+def test_pyhanko_validates_every_kind_and_rejects_one_changed_byte(
     reports: dict[str, bytes], pki: DevPki, tsa: LoopbackTsa, kind: str
 ) -> None:
     reader = PdfFileReader(BytesIO(reports[kind]))
@@ -331,6 +331,11 @@ def test_pyhanko_validates_every_signature_of_every_kind(
         assert stamp.intact
         assert stamp.valid
         assert stamp.trusted
+    tampered = PdfFileReader(BytesIO(_flip_first_signed_byte(reports[kind])), strict=False)
+    for embedded in tampered.embedded_regular_signatures:  # all cover the flipped byte
+        assert not validate_pdf_signature(embedded, context).intact
+    for embedded in tampered.embedded_timestamp_signatures:
+        assert not validate_pdf_timestamp(embedded, context).intact
 
 
 @pytest.mark.parametrize("kind", KINDS)
