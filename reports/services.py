@@ -554,12 +554,18 @@ def _registry_checks(result: VerificationResult) -> None:
     )
 
 
-def report_verify(data: bytes, *, newer: NewerCheckpoint | None = None) -> VerificationResult:
+def report_verify(
+    data: bytes, *, newer: NewerCheckpoint | None = None, at: dt.datetime | None = None
+) -> VerificationResult:
     """Every check on a report file: the signature ones, the registry's own, and the
-    transparency log's (consistency too when given a ``newer`` checkpoint)."""
+    transparency log's (consistency too when given a ``newer`` checkpoint).
+
+    ``at`` validates as of that time instead of now (e.g. years after a certificate expired).
+    """
     result = verify_pdf(
         data,
         trust_roots=trust_roots(),
+        at=at,
         fetch_revocation=settings.REPORT_VERIFY_FETCH_REVOCATION,
     )
     _registry_checks(result)

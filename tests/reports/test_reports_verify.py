@@ -4,6 +4,7 @@ only when all pass, including the registry's own checks (stored files, ledger he
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from registry.models import EvidenceFile
 from reports import services
@@ -192,3 +193,16 @@ def test_with_a_timestamp_authority_reports_are_timestamped_and_verify(
     assert result.check("timestamp_valid").passed
     stamps = [s for s in result.signatures if s.kind == "document timestamp"]
     assert len(stamps) == document_timestamps
+
+
+def test_the_command_validates_as_of_a_given_time(
+    report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A B-B report (no TSA here) does not outlive its certificate: --at moves the clock.
+    ten_years_on = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3653)).isoformat()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("verify_report", report.file.path, "--at", ten_years_on)
+    assert exit_.value.code == 1
+    assert "FAIL  signer_trusted:" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="not an ISO 8601 time"):
+        call_command("verify_report", report.file.path, "--at", "next tuesday")

@@ -1,3 +1,5 @@
+import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -7,6 +9,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reports.services import report_verify
 from reports.transparency import NewerCheckpoint, fetch_latest_checkpoint
+
+
+def _moment(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--at {text!r} is not an ISO 8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Command(BaseCommand):
@@ -32,6 +42,11 @@ class Command(BaseCommand):
             metavar="FILE",
             help="also check that this newer signed checkpoint extends the report's",
         )
+        parser.add_argument(
+            "--at",
+            type=_moment,
+            help="validate as of this ISO 8601 time (UTC unless an offset is given), not now",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -39,7 +54,7 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error}") from error
-        result = report_verify(data, newer=self._newer(options))
+        result = report_verify(data, newer=self._newer(options), at=options["at"])
         if options["json"]:
             self.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         else:
