@@ -209,7 +209,7 @@ def main() -> None:
     print(row("render + sign", both, 1.5))
     print(
         row(
-            "verify (4 checks)",
+            "verify (signature checks)",
             verify,
             None,
             "pdfsig (process)",
