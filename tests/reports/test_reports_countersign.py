@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 
 from registry import roles
+from registry.errors import ConflictError
 from registry.models import LedgerEntry
 from registry.permissions_setup import ensure_role_groups
 from reports.models import Report, ReportVersion
@@ -151,3 +152,29 @@ def test_archive_timestamps_are_renewed_within_the_window_only(
     assert result.passed, [check for check in result.checks if not check.passed]
     assert [s.kind for s in result.signatures].count("document timestamp") == 2
     assert LedgerEntry.objects.filter(object_id=str(report.pk), action="retimestamped").exists()
+
+
+def test_a_second_countersignature_gets_a_field_and_a_version_of_its_own(
+    sam: User, issued: Report
+) -> None:
+    report_countersign(actor=sam, report=issued)
+    issued.refresh_from_db()
+    twice = report_countersign(actor=sam, report=issued)
+    assert [v.number for v in twice.versions.all()] == [1, 2, 3]
+    result = report_verify(_file(twice))
+    assert result.passed, [check for check in result.checks if not check.passed]
+    fields = [s.field for s in result.signatures]
+    assert fields == ["RegistrySignature", "Countersignature", "Countersignature2"]
+
+
+def test_a_countersignature_on_a_stale_copy_is_refused_and_leaves_no_file(
+    sam: User, issued: Report
+) -> None:
+    stale = Report.objects.get(pk=issued.pk)
+    report_countersign(actor=sam, report=issued)
+    media = Path(issued.file.path).parent
+    files_before = set(media.iterdir())
+    with pytest.raises(ConflictError, match="changed while it was being signed"):
+        report_countersign(actor=sam, report=stale)
+    assert set(media.iterdir()) == files_before
+    assert Report.objects.get(pk=issued.pk).versions.count() == 2
