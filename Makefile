@@ -24,9 +24,11 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # Command-line tools the report tests use to check PDFs independently of our code
-# (poppler's pdfsig, pdftotext, ...; openssl cms). Installed from Debian when missing.
+# (poppler's pdfsig, pdftotext, ...; openssl cms), and SoftHSM2, the PKCS#11 token the
+# signing tests keep their keys in. Installed from Debian when missing.
 SYSTEM_TOOLS := pdfsig:poppler-utils pdftotext:poppler-utils pdftoppm:poppler-utils \
-	pdfdetach:poppler-utils pdffonts:poppler-utils pdfinfo:poppler-utils openssl:openssl
+	pdfdetach:poppler-utils pdffonts:poppler-utils pdfinfo:poppler-utils openssl:openssl \
+	softhsm2-util:softhsm2
 
 system-tools:
 	@missing=$$(for tool in $(SYSTEM_TOOLS); do \

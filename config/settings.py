@@ -232,6 +232,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.issue_checkpoint",
         "schedule": float(env_int("TLOG_CHECKPOINT_EVERY_SECONDS", 300)),
     },
+    "renew-report-timestamps": {
+        "task": "reports.tasks.renew_report_timestamps",
+        "schedule": 86400.0,
+    },
 }
 
 # Report signing (PAdES). Production names PEM files; with DEBUG on (or in tests)
@@ -244,6 +248,28 @@ REPORT_TRUST_ROOTS_FILE = env_str("REPORT_TRUST_ROOTS_FILE") or ""
 REPORT_TSA_URL = env_str("REPORT_TSA_URL") or ""
 REPORT_DEV_PKI_DIR = VAR_DIR / "dev-pki"
 REPORT_STUCK_AFTER_SECONDS = env_int("REPORT_STUCK_AFTER_SECONDS", 600)
+# PAdES level: B-B, B-T, B-LT or B-LTA; empty means B-LTA with a TSA, else B-B.
+REPORT_SIGNATURE_LEVEL = env_str("REPORT_SIGNATURE_LEVEL") or ""
+# The standards body's countersigning identity, named like the registry's.
+REPORT_COUNTERSIGNING_KEY_FILE = env_str("REPORT_COUNTERSIGNING_KEY_FILE") or ""
+REPORT_COUNTERSIGNING_CERT_FILE = env_str("REPORT_COUNTERSIGNING_CERT_FILE") or ""
+REPORT_COUNTERSIGNING_CHAIN_FILE = env_str("REPORT_COUNTERSIGNING_CHAIN_FILE") or ""
+# Keys in a PKCS#11 token instead of key files: the module, then per identity the token
+# (label, or slot number), the key label and a file holding the PIN.
+REPORT_PKCS11_MODULE = env_str("REPORT_PKCS11_MODULE") or ""
+REPORT_SIGNING_PKCS11_TOKEN_LABEL = env_str("REPORT_SIGNING_PKCS11_TOKEN_LABEL") or ""
+REPORT_SIGNING_PKCS11_SLOT = env_int("REPORT_SIGNING_PKCS11_SLOT", -1)
+REPORT_SIGNING_PKCS11_KEY_LABEL = env_str("REPORT_SIGNING_PKCS11_KEY_LABEL") or ""
+REPORT_SIGNING_PKCS11_PIN_FILE = env_str("REPORT_SIGNING_PKCS11_PIN_FILE") or ""
+REPORT_COUNTERSIGNING_PKCS11_TOKEN_LABEL = env_str("REPORT_COUNTERSIGNING_PKCS11_TOKEN_LABEL") or ""
+REPORT_COUNTERSIGNING_PKCS11_SLOT = env_int("REPORT_COUNTERSIGNING_PKCS11_SLOT", -1)
+REPORT_COUNTERSIGNING_PKCS11_KEY_LABEL = env_str("REPORT_COUNTERSIGNING_PKCS11_KEY_LABEL") or ""
+REPORT_COUNTERSIGNING_PKCS11_PIN_FILE = env_str("REPORT_COUNTERSIGNING_PKCS11_PIN_FILE") or ""
+# B-LTA reports are re-timestamped this many days before their newest timestamp's
+# certificate expires (checked daily by beat).
+REPORT_RETIMESTAMP_WINDOW_DAYS = env_int("REPORT_RETIMESTAMP_WINDOW_DAYS", 90)
+# The verifier asks the signers' OCSP responders (or CRLs) for their current status.
+REPORT_VERIFY_FETCH_REVOCATION = env_bool("REPORT_VERIFY_FETCH_REVOCATION", default=True)
 
 # The transparency log's checkpoint key (a Go-note signer key file,
 # "PRIVATE+KEY+<origin>+<id>+<key>"), separate from the PDF key. With DEBUG on (or in

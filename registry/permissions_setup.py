@@ -52,6 +52,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Approvers decide through the workflow actions, which need only view permission;
     # like the API, the admin does not let them edit an incident's fields.
     roles.APPROVER: [],
+    # The standards body countersigns through the report service, which checks the role.
+    roles.STANDARDS_BODY: [],
 }
 
 

@@ -4,6 +4,7 @@
 - analyst: records organisations, releases, benchmarks, datasets and claims.
 - investigator: reports incidents and handles those assigned to them.
 - approver: sees every incident and approves decisions someone else proposed.
+- standards_body: countersigns issued reports on behalf of the standards body.
 - admin: everything.
 """
 
@@ -20,8 +21,9 @@ VIEWER = "viewer"
 ANALYST = "analyst"
 INVESTIGATOR = "investigator"
 APPROVER = "approver"
+STANDARDS_BODY = "standards_body"
 ADMIN = "admin"
-ROLES = (VIEWER, ANALYST, INVESTIGATOR, APPROVER, ADMIN)
+ROLES = (VIEWER, ANALYST, INVESTIGATOR, APPROVER, STANDARDS_BODY, ADMIN)
 
 AnyUser = AbstractBaseUser | AnonymousUser
 

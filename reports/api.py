@@ -19,14 +19,26 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.filters import VisibleIncidentFilter
-from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, AnyUser
+from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, STANDARDS_BODY, AnyUser
 from registry.selectors import claim_list, incident_list
-from reports.models import Report
+from reports.models import Report, ReportVersion
 from reports.selectors import report_list
-from reports.services import ReportSubject, report_request, report_verify
+from reports.services import ReportSubject, report_countersign, report_request, report_verify
 
 # A signed report is a few megabytes at most; anything far larger is not one.
 VERIFY_MAX_BYTES = 50 * 1024 * 1024
+
+
+class ReportVersionSerializer(serializers.ModelSerializer[ReportVersion]):
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = ReportVersion
+        fields = ["number", "change", "sha256", "size_bytes", "signer_fingerprint"]
+        fields += ["created_by", "created_at"]
+        read_only_fields = fields
 
 
 class ReportSerializer(serializers.ModelSerializer[Report]):
@@ -37,6 +49,7 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
+    versions = ReportVersionSerializer(many=True, read_only=True)
 
     class Meta:
         model = Report
@@ -57,6 +70,8 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
             "size_bytes",
             "signer_fingerprint",
             "signature_level",
+            "timestamp_expires_at",
+            "versions",
             "ledger_seq",
             "ledger_hash",
             "download_url",
@@ -132,6 +147,7 @@ class VerificationSerializer(serializers.Serializer[Any]):
     manifest = serializers.DictField(allow_null=True)
     signer = serializers.CharField(allow_null=True)
     timestamp = serializers.CharField(allow_null=True)
+    signatures = serializers.ListField(child=serializers.DictField())
 
 
 class ReportFilter(django_filters.FilterSet):
@@ -156,7 +172,7 @@ class ReportViewSet(
     filterset_class = ReportFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
-    write_roles = (ANALYST, INVESTIGATOR, APPROVER, ADMIN)
+    write_roles = (ANALYST, INVESTIGATOR, APPROVER, STANDARDS_BODY, ADMIN)
 
     def get_queryset(self) -> QuerySet[Report]:
         return report_list(user=self.request.user)
@@ -193,6 +209,15 @@ class ReportViewSet(
         if report.status != Report.Status.DONE:
             return _not_ready(report)
         return Response(report.manifest)
+
+    @extend_schema(request=None, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"])
+    def countersign(self, request: Request, pk: str | None = None) -> Response:
+        """The standards body countersigns the report: a new version with a second
+        signature (403 for other roles, 409 while the report is not done)."""
+        report = report_countersign(actor=request.user, report=self.get_object())
+        report = self.get_queryset().get(pk=report.pk)
+        return Response(ReportSerializer(report, context={"request": request}).data)
 
     @extend_schema(request=VerifyUploadSerializer, responses=VerificationSerializer)
     @action(

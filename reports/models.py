@@ -64,7 +64,15 @@ class Report(models.Model):
     signer_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the signing certificate (DER)."
     )
-    signature_level = models.CharField(max_length=8, blank=True, help_text="PAdES B-B or B-T.")
+    signature_level = models.CharField(
+        max_length=8, blank=True, help_text="PAdES level: B-B, B-T, B-LT or B-LTA."
+    )
+    timestamp_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the certificate of the newest document timestamp expires (B-LTA): "
+        "the archive timestamp must be renewed before then.",
+    )
     ledger_seq = models.PositiveBigIntegerField(null=True, blank=True)
     ledger_hash = models.CharField(max_length=64, blank=True)
     manifest = models.JSONField(null=True, blank=True)
@@ -117,3 +125,46 @@ class Report(models.Model):
         if self.kind == self.Kind.INCIDENT:
             return f"incident {self.incident_id}"
         return f"{self.period_start} to {self.period_end}"
+
+
+class ReportVersion(models.Model):
+    """A *report version* is one signed file of a report. Version 1 is the file the
+    registry issued; each later version appends an incremental update to the one before:
+    the standards body's countersignature, or a renewed archive timestamp. Earlier
+    signatures keep verifying over the bytes they signed, and the report row points at
+    its newest version's file."""
+
+    class Change(models.TextChoices):
+        ISSUED = "issued", "Issued by the registry"
+        COUNTERSIGNED = "countersigned", "Countersigned by the standards body"
+        RETIMESTAMPED = "retimestamped", "Archive timestamp renewed"
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    change = models.CharField(max_length=16, choices=Change.choices)
+    file = models.FileField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    signer_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the certificate that signed this version's update (DER).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "number"], name="report_version_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="report_version_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report.report_id} v{self.number} ({self.get_change_display()})"

@@ -11,7 +11,9 @@ from reports.models import Report
 
 
 def report_list(*, user: AnyUser | None) -> QuerySet[Report]:
-    reports = Report.objects.select_related("claim", "incident", "analysis", "requested_by")
+    reports = Report.objects.select_related(
+        "claim", "incident", "analysis", "requested_by"
+    ).prefetch_related("versions__created_by")
     if sees_all_incidents(user):
         # Not folded into one Q: ``Q(...) | Q()`` drops the empty side instead of
         # meaning "or anything".

@@ -14,14 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.db import transaction
+from django.utils import timezone
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from registry.errors import ConflictError
@@ -34,16 +39,34 @@ from registry.jobs import (
 )
 from registry.ledger import PUBLIC, LedgerScope, incident_scope, ledger_append, ledger_contains
 from registry.models import BenchmarkClaim, CloningIncident, StoredFile
-from registry.roles import ANALYST, AnyUser, has_role, recorded_user, user_handles_incident
+from registry.roles import (
+    ANALYST,
+    STANDARDS_BODY,
+    AnyUser,
+    has_role,
+    recorded_user,
+    user_handles_incident,
+)
 from registry.selectors import latest_done_analysis
 from registry.services._base import require, writing
 from reports.documents import build_document
-from reports.models import Report
+from reports.models import Report, ReportVersion
 from reports.pdf.devca import ensure_dev_pki
 from reports.pdf.render import render_pdf
-from reports.pdf.signing import ReportSigner, SigningConfigurationError, load_signer
+from reports.pdf.signing import (
+    ReportSigner,
+    SignatureLevel,
+    SigningConfigurationError,
+    TokenSettings,
+    load_signer,
+    load_token_signer,
+    newest_timestamp_expiry,
+    retimestamp,
+)
 from reports.pdf.verify import VerificationResult, verify_pdf
 from reports.transparency import NewerCheckpoint, log_checks
+
+logger = logging.getLogger(__name__)
 
 # Errors worth another try: the database was briefly unavailable or its connection broke,
 # or the timestamp authority did not answer. Anything else is deterministic and fails the
@@ -58,31 +81,87 @@ _CHUNK = 1024 * 1024
 # --- signing identity --------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def report_signer() -> ReportSigner:
-    """The signer, loaded once per worker process from the settings' files.
+def _level() -> SignatureLevel | None:
+    configured = settings.REPORT_SIGNATURE_LEVEL
+    if not configured:
+        return SignatureLevel.B_LTA if settings.REPORT_TSA_URL else SignatureLevel.B_B
+    try:
+        return SignatureLevel(configured)
+    except ValueError:
+        choices = ", ".join(level.value for level in SignatureLevel)
+        raise SigningConfigurationError(
+            f"REPORT_SIGNATURE_LEVEL={configured!r} is not one of {choices}"
+        ) from None
 
-    Without signing files, DEBUG and the test runner use the development PKI (created on
-    first use); production refuses to sign rather than sign with a throwaway key.
-    Call ``report_signer.cache_clear()`` after changing the signing settings.
+
+def _token(prefix: str) -> TokenSettings | None:
+    """The PKCS#11 settings of one identity, or None when its key is not in a token."""
+    key_label = getattr(settings, f"REPORT_{prefix}_PKCS11_KEY_LABEL")
+    if not (settings.REPORT_PKCS11_MODULE and key_label):
+        return None
+    slot = getattr(settings, f"REPORT_{prefix}_PKCS11_SLOT")
+    return TokenSettings(
+        module_path=settings.REPORT_PKCS11_MODULE,
+        key_label=key_label,
+        pin_file=getattr(settings, f"REPORT_{prefix}_PKCS11_PIN_FILE"),
+        token_label=getattr(settings, f"REPORT_{prefix}_PKCS11_TOKEN_LABEL"),
+        slot=slot if slot >= 0 else None,
+    )
+
+
+def _load_identity(prefix: str, dev_files: Callable[[], tuple[Path, Path, Path]]) -> ReportSigner:
+    """The signer named by the REPORT_<prefix>_* settings (SIGNING or COUNTERSIGNING).
+
+    A key in a PKCS#11 token wins over key files, and then no key file is read. Without
+    either, DEBUG and the test runner use the development PKI's ``dev_files``
+    (key, certificate, chain); production refuses rather than sign with a throwaway key.
     """
     tsa_url = settings.REPORT_TSA_URL or None
-    if settings.REPORT_SIGNING_KEY_FILE:
-        chain = [settings.REPORT_SIGNING_CHAIN_FILE] if settings.REPORT_SIGNING_CHAIN_FILE else []
-        return load_signer(
-            settings.REPORT_SIGNING_KEY_FILE,
-            settings.REPORT_SIGNING_CERT_FILE,
-            chain,
-            tsa_url=tsa_url,
-        )
+    roots = [asn1_x509.Certificate.load(der) for der in trust_roots()]
+    options: dict[str, Any] = {"tsa_url": tsa_url, "level": _level(), "trust_roots": roots}
+    cert_file = getattr(settings, f"REPORT_{prefix}_CERT_FILE")
+    chain_file = getattr(settings, f"REPORT_{prefix}_CHAIN_FILE")
+    chain = [chain_file] if chain_file else []
+    token = _token(prefix)
+    if token is not None:
+        if not cert_file:
+            raise SigningConfigurationError(f"REPORT_{prefix}_CERT_FILE must name the certificate")
+        return load_token_signer(token, cert_file, chain, **options)
+    key_file = getattr(settings, f"REPORT_{prefix}_KEY_FILE")
+    if key_file:
+        return load_signer(key_file, cert_file, chain, **options)
     if not (settings.DEBUG or settings.TESTING):
         raise SigningConfigurationError(
-            "REPORT_SIGNING_KEY_FILE and REPORT_SIGNING_CERT_FILE must be set when DEBUG is off"
+            f"REPORT_{prefix}_KEY_FILE and REPORT_{prefix}_CERT_FILE (or a PKCS#11 key) "
+            "must be set when DEBUG is off"
         )
-    pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
-    return load_signer(
-        pki.signing_key_file, pki.signing_cert_file, [pki.chain_file], tsa_url=tsa_url
-    )
+    key_file, cert_file, chain_file = dev_files()
+    return load_signer(key_file, cert_file, [chain_file], **options)
+
+
+@functools.lru_cache(maxsize=1)
+def report_signer() -> ReportSigner:
+    """The registry's signer, loaded once per worker process (its token session stays open).
+
+    Call ``report_signer.cache_clear()`` after changing the signing settings.
+    """
+
+    def dev_files() -> tuple[Path, Path, Path]:
+        pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
+        return pki.signing_key_file, pki.signing_cert_file, pki.chain_file
+
+    return _load_identity("SIGNING", dev_files)
+
+
+@functools.lru_cache(maxsize=1)
+def report_countersigner() -> ReportSigner:
+    """The standards body's countersigner, loaded once per process like :func:`report_signer`."""
+
+    def dev_files() -> tuple[Path, Path, Path]:
+        pki = ensure_dev_pki(settings.REPORT_DEV_PKI_DIR)
+        return pki.countersigning_key_file, pki.countersigning_cert_file, pki.chain_file
+
+    return _load_identity("COUNTERSIGNING", dev_files).as_countersigner()
 
 
 def signer_fingerprint(signer: ReportSigner) -> str:
@@ -187,6 +266,7 @@ class SignedReport:
     manifest: dict[str, Any]
     fingerprint: str
     level: str
+    timestamp_expires_at: dt.datetime | None = None
 
 
 def _report_storage() -> Storage:
@@ -212,6 +292,7 @@ def _build(job: JobAttempt) -> SignedReport:
         manifest=dict(document["manifest"]),
         fingerprint=signer_fingerprint(signer),
         level=signer.level,
+        timestamp_expires_at=newest_timestamp_expiry(signed),
     )
 
 
@@ -222,8 +303,18 @@ def _record(report: Report, signed: SignedReport) -> None:
     report.manifest = signed.manifest
     report.signer_fingerprint = signed.fingerprint
     report.signature_level = signed.level
+    report.timestamp_expires_at = signed.timestamp_expires_at
     head = signed.manifest["ledger_head"]
     report.ledger_seq, report.ledger_hash = head["seq"], head["hash"]
+    ReportVersion.objects.create(
+        report=report,
+        number=1,
+        change=ReportVersion.Change.ISSUED,
+        file=signed.name,
+        sha256=signed.sha256,
+        size_bytes=signed.size_bytes,
+        signer_fingerprint=signed.fingerprint,
+    )
 
 
 def _discard(signed: SignedReport) -> None:
@@ -276,6 +367,130 @@ def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     from reports.tasks import build_report
 
     return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=build_report.delay)
+
+
+# --- later versions: countersignatures and renewed archive timestamps ----------------------
+
+
+def _append_version(
+    report: Report,
+    *,
+    based_on: str,
+    signed: bytes,
+    change: str,
+    actor: AnyUser | None,
+    fingerprint: str,
+) -> Report:
+    """Record ``signed`` (an incremental update of the file ``based_on``) as the newest
+    version, in one short transaction with its ledger entry.
+
+    Raises ``ConflictError`` when another version was recorded since ``based_on`` was read:
+    the update was made to a file that is no longer the newest, so it is discarded.
+    """
+    digest = hashlib.sha256(signed).hexdigest()
+    name = _report_storage().save(f"reports/{digest}.pdf", ContentFile(signed))
+    try:
+        with writing():
+            locked = Report.objects.select_for_update().get(pk=report.pk)
+            if locked.sha256 != based_on:
+                raise ConflictError(
+                    f"Report {locked.report_id} changed while it was being signed; try again."
+                )
+            number = locked.versions.count() + 1
+            ReportVersion.objects.create(
+                report=locked,
+                number=number,
+                change=change,
+                file=name,
+                sha256=digest,
+                size_bytes=len(signed),
+                signer_fingerprint=fingerprint,
+                created_by=recorded_user(actor),
+            )
+            locked.file.name, locked.sha256, locked.size_bytes = name, digest, len(signed)
+            locked.timestamp_expires_at = newest_timestamp_expiry(signed)
+            locked.save()
+            ledger_append(
+                instance=locked,
+                action=change,
+                actor=actor,
+                scope=report_scope(locked),
+                extra={"version": number, "sha256": digest, "signer_fingerprint": fingerprint},
+            )
+    except Exception:
+        if not ReportVersion.objects.filter(file=name).exists():
+            _report_storage().delete(name)  # never leave a file no row points to
+        raise
+    return locked
+
+
+def _current_file(report: Report) -> tuple[bytes, str]:
+    if report.status != Report.Status.DONE:
+        raise ConflictError(f"Report {report.report_id} is {report.status}, not done.")
+    with report.file.open("rb") as handle:
+        return handle.read(), report.sha256
+
+
+def report_countersign(*, actor: AnyUser | None, report: Report) -> Report:
+    """Countersign an issued report for the standards body; the new file is a new version.
+
+    The countersignature is appended as an incremental update with the standards body's
+    own certificate (at the configured PAdES level), so the registry's signature keeps
+    verifying. Signing runs outside any transaction. Raises ``NotPermitted`` (a
+    ``PermissionDenied``) unless the actor has the standards_body role, and
+    ``ConflictError`` when the report is not done or changed meanwhile.
+    """
+    require(
+        has_role(actor, STANDARDS_BODY),
+        "Only the standards body countersigns reports.",
+    )
+    data, based_on = _current_file(report)
+    countersigner = report_countersigner()
+    signed = countersigner.sign(data)
+    return _append_version(
+        report,
+        based_on=based_on,
+        signed=signed,
+        change=ReportVersion.Change.COUNTERSIGNED,
+        actor=actor,
+        fingerprint=signer_fingerprint(countersigner),
+    )
+
+
+def report_retimestamp(*, report: Report) -> Report:
+    """Extend a B-LTA report's archive timestamp chain; the new file is a new version."""
+    signer = report_signer()
+    if signer.timestamper is None:
+        raise SigningConfigurationError("renewing archive timestamps needs REPORT_TSA_URL")
+    data, based_on = _current_file(report)
+    roots = [asn1_x509.Certificate.load(der) for der in trust_roots()]
+    renewed = retimestamp(data, timestamper=signer.timestamper, trust_roots=roots)
+    return _append_version(
+        report,
+        based_on=based_on,
+        signed=renewed,
+        change=ReportVersion.Change.RETIMESTAMPED,
+        actor=None,
+        fingerprint="",
+    )
+
+
+def reports_renew_timestamps(*, window: dt.timedelta, now: dt.datetime | None = None) -> list[int]:
+    """Renew the archive timestamp of every report whose newest one expires within
+    ``window``; the ids renewed. A report that fails is logged and tried again next run."""
+    due = Report.objects.filter(
+        status=Report.Status.DONE,
+        timestamp_expires_at__lte=(now or timezone.now()) + window,
+    ).order_by("timestamp_expires_at")
+    renewed = []
+    for report in due:
+        try:
+            report_retimestamp(report=report)
+        except Exception:  # one report's TSA or file problem must not stop the others
+            logger.exception("report %s: archive timestamp not renewed this time", report.pk)
+            continue
+        renewed.append(report.pk)
+    return renewed
 
 
 # --- verifying ---------------------------------------------------------------------------
@@ -339,10 +554,20 @@ def _registry_checks(result: VerificationResult) -> None:
     )
 
 
-def report_verify(data: bytes, *, newer: NewerCheckpoint | None = None) -> VerificationResult:
+def report_verify(
+    data: bytes, *, newer: NewerCheckpoint | None = None, at: dt.datetime | None = None
+) -> VerificationResult:
     """Every check on a report file: the signature ones, the registry's own, and the
-    transparency log's (consistency too when given a ``newer`` checkpoint)."""
-    result = verify_pdf(data, trust_roots=trust_roots())
+    transparency log's (consistency too when given a ``newer`` checkpoint).
+
+    ``at`` validates as of that time instead of now (e.g. years after a certificate expired).
+    """
+    result = verify_pdf(
+        data,
+        trust_roots=trust_roots(),
+        at=at,
+        fetch_revocation=settings.REPORT_VERIFY_FETCH_REVOCATION,
+    )
     _registry_checks(result)
     log_checks(result, newer)
     return result

@@ -7,7 +7,12 @@ from django.conf import settings
 
 import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.jobs import MAX_ATTEMPTS
-from reports.services import TRANSIENT_ERRORS, report_run, reports_requeue_stuck
+from reports.services import (
+    TRANSIENT_ERRORS,
+    report_run,
+    reports_renew_timestamps,
+    reports_requeue_stuck,
+)
 
 
 @shared_task(
@@ -25,3 +30,10 @@ def build_report(report_id: int) -> None:
 def requeue_stuck_reports(older_than_seconds: int | None = None) -> list[int]:
     seconds = older_than_seconds or settings.REPORT_STUCK_AFTER_SECONDS
     return reports_requeue_stuck(older_than=dt.timedelta(seconds=seconds))
+
+
+@shared_task
+def renew_report_timestamps() -> list[int]:
+    """Beat, daily: renew archive timestamps that expire within the configured window."""
+    window = dt.timedelta(days=settings.REPORT_RETIMESTAMP_WINDOW_DAYS)
+    return reports_renew_timestamps(window=window)

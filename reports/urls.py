@@ -6,4 +6,5 @@ app_name = "reports"
 
 urlpatterns = [
     path("verify/", views.verify, name="verify"),
+    path("<int:pk>/countersign/", views.countersign, name="countersign"),
 ]

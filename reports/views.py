@@ -1,13 +1,20 @@
-"""Public pages: anyone can upload a report and see each verification check."""
+"""Pages: anyone can upload a report and see each verification check; the standards
+body countersigns a report from its page."""
 
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
+from registry.errors import ConflictError
+from registry.roles import STANDARDS_BODY, has_role
 from reports.api import VERIFY_MAX_BYTES
-from reports.services import report_verify
+from reports.selectors import report_list
+from reports.services import report_countersign, report_verify
 
 
 class VerifyForm(forms.Form):
@@ -30,3 +37,32 @@ def verify(request: HttpRequest) -> HttpResponse:
     else:
         form = VerifyForm()
     return render(request, "reports/verify.html", {"form": form, "result": result})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def countersign(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the report, its versions and a Countersign button. POST: countersign it.
+
+    The service checks the role; the page only hides the button from other users.
+    """
+    report = report_list(user=request.user).filter(pk=pk).first()
+    if report is None:
+        raise Http404(f"No report {pk}.")
+    if request.method == "POST":
+        try:
+            report_countersign(actor=request.user, report=report)
+        except ConflictError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{report.report_id} countersigned: a new version.")
+        return redirect("reports:countersign", pk=pk)
+    return render(
+        request,
+        "reports/countersign.html",
+        {
+            "report": report,
+            "versions": report.versions.all(),
+            "may_countersign": has_role(request.user, STANDARDS_BODY),
+        },
+    )

@@ -1,20 +1,32 @@
 """Verification of a signed report: ``verify_pdf(data, trust_roots=...) -> VerificationResult``.
 
-Each check is reported separately, by name, so a reader sees *what* failed:
+A report carries the registry's signature, possibly countersignatures (further signatures
+in fields of their own), a DSS with validation material and document timestamps (PAdES
+B-LT, B-LTA). Every signature is listed in :attr:`VerificationResult.signatures` with who
+made it, when (the trusted timestamp) and what it covers. Each check is reported
+separately, by name, so a reader sees *what* failed:
 
 ``signature_intact``
-    The PDF holds exactly one signature and its CMS value verifies over the signed bytes.
-``covers_whole_file``
-    The signed byte range is the whole file: nothing was appended after signing. An
-    incremental update can change what a viewer shows while the old signature still
-    verifies, so this is checked on its own (``pdfsig`` does not flag it).
+    Every signature and document timestamp verifies over the bytes it signs, with nothing
+    but zero padding after its CMS value.
+``only_allowed_updates``
+    Everything appended after each signature is an allowed later update: a new signature
+    field and its signature (a countersignature), a DSS, a document timestamp. Any other
+    change (a new title, an annotation, a changed page) fails, though the old signature
+    still verifies cryptographically (``pdfsig`` does not flag it).
 ``signer_trusted``
-    The signer's certificate chains to one of ``trust_roots``.
+    Each signer's certificate chains to one of ``trust_roots`` at the validation time.
+    With document timestamps (B-LTA), this is the ETSI EN 319 102-1 long-term validation:
+    the archive timestamp chain proves the signature and its validation material existed
+    while the certificates were valid, so it holds long after they expired.
 ``manifest_intact``
-    ``manifest.json`` is embedded in the signed revision, is canonical JSON, and its SHA-256
-    equals the digest recorded in the signed document information dictionary.
-``timestamp_valid`` (only when a timestamp token is present, PAdES B-T)
-    The RFC 3161 token is intact and its TSA chains to one of ``trust_roots``.
+    ``manifest.json`` is embedded in the registry's signed revision, is canonical JSON,
+    and its SHA-256 equals the digest recorded in the signed document information.
+``timestamp_valid`` (only with a signature timestamp or document timestamps)
+    The timestamps are intact and their TSA chains to one of ``trust_roots``.
+``signer_not_revoked`` (only when revocation information exists or is declared)
+    No signer was revoked before its signature's trusted time. A revocation after that
+    time leaves the signature standing and is reported as such.
 
 The registry adds two checks that need its database (file hashes still match; the ledger
 head is in the chain) with :meth:`VerificationResult.add_check`. The result passes, and
@@ -23,6 +35,8 @@ the command-line exit status is 0, only when every check passes.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -30,16 +44,45 @@ from io import BytesIO
 from typing import Any
 
 from asn1crypto import cms, pem, x509
+from cryptography import x509 as crypto_x509
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import DecodePurpose
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.ades.report import AdESPassed
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.ades import ades_lta_validation
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.policy_decl import (
+    PdfSignatureValidationSpec,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+)
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from reports.pdf.diff_policy import ALLOWED_LATER_UPDATES, REPORT_DIFF_POLICY
 from reports.pdf.manifest import INFO_MANIFEST_KEY, MANIFEST_NAME, canonical_json
+from reports.pdf.revocation import (
+    declares_revocation_source,
+    fetch_revocation_evidence,
+    revocation_status,
+)
 
-SIGNATURE_CHECKS = ("signature_intact", "covers_whole_file", "signer_trusted", "manifest_intact")
+SIGNATURE_CHECKS = ("signature_intact", "only_allowed_updates", "signer_trusted", "manifest_intact")
 
 
 @dataclass(frozen=True)
@@ -51,6 +94,18 @@ class Check:
     detail: str
 
 
+@dataclass(frozen=True)
+class SignatureSummary:
+    """One signature or document timestamp in the file, as a reader would describe it."""
+
+    field: str
+    kind: str  # "signature", "countersignature" or "document timestamp"
+    signer: str
+    time: str | None  # the trusted timestamp's time, when there is one
+    covers: str
+    later_updates: str
+
+
 @dataclass
 class VerificationResult:
     """All checks run on one PDF, plus what was extracted from it."""
@@ -59,6 +114,7 @@ class VerificationResult:
     manifest: dict[str, Any] | None = None
     signer: str | None = None
     timestamp: str | None = None
+    signatures: list[SignatureSummary] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -89,6 +145,7 @@ class VerificationResult:
             "manifest": self.manifest,
             "signer": self.signer,
             "timestamp": self.timestamp,
+            "signatures": [asdict(summary) for summary in self.signatures],
         }
 
 
@@ -114,57 +171,6 @@ def _padding_is_clean(embedded: EmbeddedPdfSignature) -> bool:
     contents = embedded.pkcs7_content
     der_length = len(cms.ContentInfo.load(contents, strict=False).dump())
     return not contents[der_length:].strip(b"\0")
-
-
-def _signature_checks(
-    result: VerificationResult,
-    status: PdfSignatureStatus,
-    embedded: EmbeddedPdfSignature,
-    signature_count: int,
-) -> None:
-    padding_clean = _padding_is_clean(embedded)
-    intact = status.intact and status.valid and padding_clean
-    result.add_check(
-        "signature_intact",
-        intact,
-        "the signature value verifies over the signed bytes"
-        if intact
-        else f"signature does not verify (digest intact: {status.intact}, value valid: "
-        f"{status.valid}, padding clean: {padding_clean})",
-    )
-    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE and signature_count == 1
-    coverage = status.coverage.name if status.coverage else "unknown"
-    result.add_check(
-        "covers_whole_file",
-        whole,
-        "the signed byte range covers the entire file"
-        if whole
-        else f"content was added after signing (coverage: {coverage}, "
-        f"signatures: {signature_count})",
-    )
-    result.add_check(
-        "signer_trusted",
-        status.trusted,
-        f"chains to a trust root via {len(status.validation_path or ())} certificates"
-        if status.trusted
-        else f"signer does not chain to a configured trust root ({status.trust_problem_indic})",
-    )
-
-
-def _timestamp_check(result: VerificationResult, status: PdfSignatureStatus) -> None:
-    token = status.timestamp_validity
-    if token is None:
-        return
-    ok = token.intact and token.valid and token.trusted
-    result.timestamp = token.timestamp.isoformat()
-    result.add_check(
-        "timestamp_valid",
-        ok,
-        f"RFC 3161 timestamp at {result.timestamp} verifies and its TSA is trusted"
-        if ok
-        else f"timestamp token fails (intact: {token.intact}, valid: {token.valid}, "
-        f"trusted: {token.trusted})",
-    )
 
 
 def _embedded_manifest(revision: HistoricalResolver) -> bytes | None:
@@ -223,30 +229,366 @@ def _manifest_check(result: VerificationResult, embedded: EmbeddedPdfSignature) 
     )
 
 
-def verify_pdf(data: bytes, *, trust_roots: list[bytes]) -> VerificationResult:
+@dataclass
+class _Evaluated:
+    """One embedded signature (or document timestamp) and pyHanko's verdict on it."""
+
+    embedded: EmbeddedPdfSignature
+    status: PdfSignatureStatus | DocumentTimestampStatus
+    kind: str
+    long_term_problem: str | None = None  # B-LTA only: why ETSI LTA validation failed
+    lta: bool = False  # the file carries document timestamps and LTA validation ran
+
+    @property
+    def signer(self) -> str:
+        return str(self.status.signing_cert.subject.human_friendly)
+
+    @property
+    def trusted_time(self) -> dt.datetime | None:
+        """When a trusted timestamp proves the signature existed."""
+        if isinstance(self.status, DocumentTimestampStatus):
+            return self.status.timestamp if self.status.trusted else None
+        token = self.status.timestamp_validity
+        return token.timestamp if token is not None and token.trusted else None
+
+    @property
+    def later_level(self) -> ModificationLevel:
+        level = self.status.modification_level
+        return ModificationLevel.OTHER if level is None else level
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """Validation material the file carries in its DSS (DER)."""
+
+    certs: list[x509.Certificate]
+    ocsps: list[bytes]
+    crls: list[bytes]
+
+
+def _read_dss(reader: PdfFileReader) -> _Evidence:
+    try:
+        dss = reader.root["/DSS"]
+    except KeyError:
+        return _Evidence([], [], [])
+
+    def streams(key: str, purpose: DecodePurpose) -> list[bytes]:
+        return [ref.get_object().read_data(purpose) for ref in dss.get(key, [])]
+
+    certs = [x509.Certificate.load(d) for d in streams("/Certs", DecodePurpose.CERTIFICATE)]
+    return _Evidence(
+        certs=certs,
+        ocsps=streams("/OCSPs", DecodePurpose.OCSP_RESPONSE),
+        crls=streams("/CRLs", DecodePurpose.CRL),
+    )
+
+
+def _long_term_spec(roots: list[x509.Certificate]) -> PdfSignatureValidationSpec:
+    """ETSI LTA validation from what the file carries: nothing is fetched."""
+    declared = RevocationCheckingRule.CHECK_IF_DECLARED
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=roots),
+        revinfo_policy=CertRevTrustPolicy(
+            RevocationCheckingPolicy(
+                ee_certificate_rule=declared, intermediate_ca_cert_rule=declared
+            )
+        ),
+    )
+    gathering = RevocationInfoGatheringSpec(
+        online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+    )
+    return PdfSignatureValidationSpec(
+        SignatureValidationSpec(cert_validation_policy=policy, revinfo_gathering_policy=gathering),
+        diff_policy=REPORT_DIFF_POLICY,
+    )
+
+
+def _long_term_problem(
+    embedded: EmbeddedPdfSignature, spec: PdfSignatureValidationSpec, moment: dt.datetime
+) -> str | None:
+    timing = ValidationTimingInfo(
+        validation_time=moment, best_signature_time=moment, point_in_time_validation=True
+    )
+    outcome = asyncio.run(ades_lta_validation(embedded, spec, timing_info=timing))
+    if isinstance(outcome.ades_subindic, AdESPassed):
+        return None
+    return f"{outcome.ades_subindic}: {outcome.failure_msg}"
+
+
+def _evaluate(
+    reader: PdfFileReader,
+    roots: list[x509.Certificate],
+    evidence: _Evidence,
+    at: dt.datetime | None,
+) -> list[_Evaluated]:
+    context = ValidationContext(
+        trust_roots=roots,
+        other_certs=evidence.certs,
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=at,
+    )
+    evaluated = []
+    for index, embedded in enumerate(reader.embedded_regular_signatures):
+        status = validate_pdf_signature(
+            embedded, signer_validation_context=context, diff_policy=REPORT_DIFF_POLICY
+        )
+        kind = "signature" if index == 0 else "countersignature"
+        evaluated.append(_Evaluated(embedded, status, kind))
+    for embedded in reader.embedded_timestamp_signatures:
+        stamp = validate_pdf_timestamp(
+            embedded, validation_context=context, diff_policy=REPORT_DIFF_POLICY
+        )
+        evaluated.append(_Evaluated(embedded, stamp, "document timestamp"))
+    if reader.embedded_timestamp_signatures:
+        spec, moment = _long_term_spec(roots), at or dt.datetime.now(dt.UTC)
+        for item in evaluated:
+            if item.kind != "document timestamp":
+                item.lta = True
+                item.long_term_problem = _long_term_problem(item.embedded, spec, moment)
+    return evaluated
+
+
+def _covers(item: _Evaluated, total_revisions: int) -> str:
+    revision = item.embedded.signed_revision + 1
+    if item.status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return f"the whole file (revision {revision} of {total_revisions})"
+    return f"revisions 1-{revision} of {total_revisions}"
+
+
+def _later_updates(item: _Evaluated) -> str:
+    level = item.later_level
+    if level == ModificationLevel.NONE:
+        return "none"
+    if level in ALLOWED_LATER_UPDATES and item.status.docmdp_ok is not False:
+        return "allowed: signatures, document timestamps and validation material only"
+    return f"NOT allowed: changes of kind {level.name}"
+
+
+def _summaries(evaluated: list[_Evaluated], total_revisions: int) -> list[SignatureSummary]:
+    return [
+        SignatureSummary(
+            field=str(item.embedded.field_name),
+            kind=item.kind,
+            signer=item.signer,
+            time=item.trusted_time.isoformat() if item.trusted_time else None,
+            covers=_covers(item, total_revisions),
+            later_updates=_later_updates(item),
+        )
+        for item in evaluated
+    ]
+
+
+def _intact_check(result: VerificationResult, evaluated: list[_Evaluated]) -> None:
+    broken = []
+    for item in evaluated:
+        clean = _padding_is_clean(item.embedded)
+        if not (item.status.intact and item.status.valid and clean):
+            broken.append(
+                f"{item.embedded.field_name} (digest intact: {item.status.intact}, value "
+                f"valid: {item.status.valid}, padding clean: {clean})"
+            )
+    result.add_check(
+        "signature_intact",
+        not broken,
+        f"all {len(evaluated)} signatures verify over the bytes they sign"
+        if not broken
+        else "signature does not verify: " + "; ".join(broken),
+    )
+
+
+def _updates_check(result: VerificationResult, evaluated: list[_Evaluated]) -> None:
+    refused = [
+        f"after {item.embedded.field_name}: {_later_updates(item)}"
+        for item in evaluated
+        if _later_updates(item).startswith("NOT")
+    ]
+    later = any(item.later_level != ModificationLevel.NONE for item in evaluated)
+    if refused:
+        detail = "content was changed after signing: " + "; ".join(refused)
+    elif later:
+        detail = "later updates are countersignatures, DSS and document timestamps only"
+    else:
+        detail = "the signed byte range covers the entire file"
+    result.add_check("only_allowed_updates", not refused, detail)
+
+
+def _stamps_valid_now(evaluated: list[_Evaluated]) -> list[str]:
+    """What fails when every timestamp is checked at the validation time alone."""
+    problems = []
+    for item in evaluated:
+        token = (
+            item.status.timestamp_validity
+            if isinstance(item.status, PdfSignatureStatus)
+            else item.status
+        )
+        if token is not None and not (token.intact and token.valid and token.trusted):
+            problems.append(
+                f"{item.embedded.field_name} (intact: {token.intact}, valid: {token.valid}, "
+                f"trusted: {token.trusted})"
+            )
+    return problems
+
+
+def _trust_check(result: VerificationResult, evaluated: list[_Evaluated]) -> None:
+    """Valid at the validation time, or else (B-LTA) by ETSI long-term validation."""
+    signers = [item for item in evaluated if item.kind != "document timestamp"]
+    stamps_now = not _stamps_valid_now(evaluated)
+    problems = [
+        f"{item.signer}: {item.status.trust_problem_indic}"
+        + (f"; long-term validation fails ({item.long_term_problem})" if item.lta else "")
+        for item in signers
+        if not (item.status.trusted and stamps_now) and not _long_term_valid(item)
+    ]
+    how = (
+        "at the validation time"
+        if all(item.status.trusted for item in signers) and stamps_now
+        else "by the archive timestamp chain (B-LTA)"
+    )
+    result.add_check(
+        "signer_trusted",
+        not problems,
+        f"all {len(signers)} signers chain to a trust root, validated {how}"
+        if not problems
+        else "signer does not chain to a configured trust root: " + "; ".join(problems),
+    )
+
+
+def _long_term_valid(item: _Evaluated) -> bool:
+    return item.lta and item.long_term_problem is None
+
+
+def _timestamp_check(result: VerificationResult, evaluated: list[_Evaluated]) -> None:
+    stamps = [item for item in evaluated if item.kind == "document timestamp"]
+    has_tokens = any(
+        isinstance(item.status, PdfSignatureStatus) and item.status.timestamp_validity
+        for item in evaluated
+    )
+    if not (has_tokens or stamps):
+        return
+    problems = _stamps_valid_now(evaluated)
+    signers = [item for item in evaluated if item.kind != "document timestamp"]
+    if problems and stamps and all(_long_term_valid(item) for item in signers):
+        problems = []  # the archive timestamp chain vouches for the expired ones
+    detail = "every timestamp verifies and its TSA is trusted"
+    if stamps:
+        newest = stamps[-1].trusted_time
+        detail += f"; {len(stamps)} document timestamps, the newest at {newest}"
+    result.add_check(
+        "timestamp_valid",
+        not problems,
+        detail if not problems else "timestamp token fails: " + "; ".join(problems),
+    )
+
+
+def _issuer_of(
+    certificate: x509.Certificate, candidates: list[x509.Certificate]
+) -> x509.Certificate | None:
+    for candidate in candidates:
+        if candidate.subject == certificate.issuer:
+            return candidate
+    return None
+
+
+def _chains_to_trust_root(item: _Evaluated) -> bool:
+    return bool(item.status.trusted) or _long_term_valid(item)
+
+
+def _revocation_verdict(
+    item: _Evaluated, candidates: list[x509.Certificate], evidence: _Evidence, fetch: bool
+) -> tuple[bool, str] | None:
+    """(passes, why) for one signer; None when there is nothing to check it against."""
+    cert = crypto_x509.load_der_x509_certificate(item.status.signing_cert.dump())
+    issuer_asn1 = _issuer_of(item.status.signing_cert, candidates)
+    declared = declares_revocation_source(cert)
+    if issuer_asn1 is None or not (declared or evidence.ocsps or evidence.crls):
+        return None
+    issuer = crypto_x509.load_der_x509_certificate(issuer_asn1.dump())
+    ocsps, crls = list(evidence.ocsps), list(evidence.crls)
+    problems: list[str] = []
+    if fetch and declared and _chains_to_trust_root(item):
+        fresh_ocsps, fresh_crls, problems = fetch_revocation_evidence(cert, issuer)
+        ocsps, crls = ocsps + fresh_ocsps, crls + fresh_crls
+    status = revocation_status(cert, issuer, ocsp_responses=ocsps, crls=crls, problems=problems)
+    if not status.known:
+        if not declared:
+            return None
+        return (
+            False,
+            f"{item.signer}: revocation status unknown ({'; '.join(problems) or 'no answer'})",
+        )
+    if status.revoked_at is None:
+        return True, f"{item.signer}: not revoked ({status.evidence} OCSP/CRL answers)"
+    signed_at, revoked = item.trusted_time, status.revoked_at.isoformat()
+    if signed_at is None:
+        return False, f"{item.signer}: revoked from {revoked}; no timestamp proves it signed before"
+    if signed_at < status.revoked_at:
+        return True, (
+            f"{item.signer}: revoked from {revoked}, after it signed at "
+            f"{signed_at.isoformat()}: the signature stands"
+        )
+    return (
+        False,
+        f"{item.signer}: revoked from {revoked}, before it signed at {signed_at.isoformat()}",
+    )
+
+
+def _revocation_check(
+    result: VerificationResult,
+    evaluated: list[_Evaluated],
+    roots: list[x509.Certificate],
+    evidence: _Evidence,
+    fetch: bool,
+) -> None:
+    verdicts = []
+    for item in evaluated:
+        if item.kind == "document timestamp":
+            continue
+        candidates = [*item.embedded.other_embedded_certs, *evidence.certs, *roots]
+        verdict = _revocation_verdict(item, candidates, evidence, fetch)
+        if verdict is not None:
+            verdicts.append(verdict)
+    if verdicts:
+        passed = all(ok for ok, _ in verdicts)
+        result.add_check("signer_not_revoked", passed, "; ".join(why for _, why in verdicts))
+
+
+def verify_pdf(
+    data: bytes,
+    *,
+    trust_roots: list[bytes],
+    at: dt.datetime | None = None,
+    fetch_revocation: bool = False,
+) -> VerificationResult:
     """Run every check that needs only the file and ``trust_roots`` (PEM or DER certificates).
 
-    Never raises on a damaged or hostile file: problems become failed checks.
+    ``at`` is the validation time (default: now); ``fetch_revocation`` asks the OCSP
+    responders (or CRL distribution points) named in the signers' certificates for their
+    current status. Never raises on a damaged or hostile file: problems become failed checks.
     """
     result = VerificationResult()
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         signatures = reader.embedded_regular_signatures
+        evidence = _read_dss(reader)
     except Exception as error:  # any parse failure means "reject", with why
         return _fail_all(result, f"not a readable PDF: {error}")
     if not signatures:
         return _fail_all(result, "the PDF carries no signature")
-    embedded = signatures[0]
     roots = [_load_certificate(root) for root in trust_roots]
-    context = ValidationContext(
-        trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
-    )
     try:
-        status = validate_pdf_signature(embedded, signer_validation_context=context)
+        evaluated = _evaluate(reader, roots, evidence, at)
     except Exception as error:  # a malformed signature is a failed check
         return _fail_all(result, f"signature cannot be evaluated: {error}")
-    result.signer = status.signing_cert.subject.human_friendly
-    _signature_checks(result, status, embedded, len(signatures))
-    _manifest_check(result, embedded)
-    _timestamp_check(result, status)
+    first = evaluated[0]
+    result.signer = first.signer
+    if first.trusted_time is not None:
+        result.timestamp = first.trusted_time.isoformat()
+    result.signatures = _summaries(evaluated, reader.xrefs.total_revisions)
+    _intact_check(result, evaluated)
+    _updates_check(result, evaluated)
+    _trust_check(result, evaluated)
+    _manifest_check(result, first.embedded)
+    _timestamp_check(result, evaluated)
+    _revocation_check(result, evaluated, roots, evidence, fetch_revocation)
     return result

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reports.pdf.devca import DevPki, ensure_dev_pki
-from reports.services import report_signer
+from reports.services import report_countersigner, report_signer
 
 
 @pytest.fixture(scope="session")
@@ -23,5 +23,7 @@ def report_settings(settings: object, tmp_path: Path, dev_pki: DevPki) -> Iterat
     settings.MEDIA_ROOT = media  # type: ignore[attr-defined]
     settings.REPORT_DEV_PKI_DIR = dev_pki.directory  # type: ignore[attr-defined]
     report_signer.cache_clear()
+    report_countersigner.cache_clear()
     yield media
     report_signer.cache_clear()
+    report_countersigner.cache_clear()

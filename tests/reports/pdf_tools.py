@@ -88,3 +88,57 @@ def pdfsig_says_valid(path: Path) -> bool:
     """True when pdfsig reports the signature value valid (it exits 0 either way)."""
     output = run_tool("pdfsig", path).stdout
     return "Signature Validation: Signature is Valid." in output
+
+
+def all_signed_ranges(data: bytes) -> list[tuple[str, bytes, bytes]]:
+    """(type, signed bytes, DER) of every signature in file order, read from the raw bytes.
+
+    The type is the signature dictionary's /Type: ``/Sig`` for a signature, ``/DocTimeStamp``
+    for a document timestamp (an RFC 3161 token over the byte range).
+    """
+    found = []
+    for match in BYTE_RANGE.finditer(data):
+        start1, length1, start2, length2 = map(int, match.groups())
+        signed = data[start1 : start1 + length1] + data[start2 : start2 + length2]
+        raw = bytes.fromhex(data[start1 + length1 + 1 : start2 - 1].decode("ascii"))
+        # pyHanko writes /Contents first, then /ByteRange, then the rest of the dictionary.
+        end = data.find(b">>", match.end())
+        kind = re.search(rb"/Type\s*(/\w+)", data[match.end() : end])
+        found.append((kind.group(1).decode() if kind else "?", signed, raw[: der_length(raw)]))
+    return found
+
+
+def openssl_verify_every_signature(data: bytes, ca_file: Path, workdir: Path) -> list[bool]:
+    """``openssl cms -verify`` on each signature, ``openssl ts -verify`` on each timestamp."""
+    verdicts = []
+    for index, (kind, signed, der) in enumerate(all_signed_ranges(data)):
+        content_file, signature_file = workdir / f"range{index}.bin", workdir / f"sig{index}.der"
+        content_file.write_bytes(signed)
+        signature_file.write_bytes(der)
+        if kind == "/DocTimeStamp":
+            args: tuple[str | Path, ...] = ("ts", "-verify", "-data", content_file)
+            args += ("-in", signature_file, "-token_in", "-CAfile", ca_file)
+        else:
+            args = ("cms", "-verify", "-binary", "-inform", "DER", "-in", signature_file)
+            args += ("-content", content_file, "-CAfile", ca_file, "-purpose", "any")
+            args += ("-out", "/dev/null")
+        result = run_tool("openssl", *args)
+        verdicts.append(result.returncode == 0 and "Verif" in result.stdout + result.stderr)
+    return verdicts
+
+
+def pdfsig_signatures(path: Path) -> list[dict[str, str]]:
+    """Each signature pdfsig lists, as its ``- Key: value`` lines (it exits 0 either way)."""
+    output = run_tool("pdfsig", path).stdout
+    blocks = re.split(r"^Signature #\d+:$", output, flags=re.MULTILINE)[1:]
+    parsed = []
+    for block in blocks:
+        fields = {}
+        for line in block.splitlines():
+            key, separator, value = line.strip().removeprefix("- ").partition(": ")
+            if separator:
+                fields[key] = value
+            elif line.strip():
+                fields[line.strip().removeprefix("- ")] = ""
+        parsed.append(fields)
+    return parsed

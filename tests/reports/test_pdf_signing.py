@@ -149,7 +149,7 @@ def test_an_appended_incremental_update_is_rejected_though_pdfsig_misses_it(
     updated = _append_incremental_update(signed_pdf)
     result = verify_pdf(updated, trust_roots=[pki.ca_cert_file.read_bytes()])
     assert result.check("signature_intact").passed  # the old bytes still verify...
-    assert not result.check("covers_whole_file").passed  # ...but they are not the whole file
+    assert not result.check("only_allowed_updates").passed  # ...but they are not the whole file
     assert not result.passed
     # Why the whole-file check exists: poppler still calls this signature valid.
     assert pdfsig_says_valid(_write(tmp_path, "updated.pdf", updated))

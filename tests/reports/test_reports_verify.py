@@ -4,6 +4,7 @@ only when all pass, including the registry's own checks (stored files, ledger he
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from registry.models import EvidenceFile
 from reports import services
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("report_settings")]
 
 ALL_CHECKS = {
     "signature_intact",
-    "covers_whole_file",
+    "only_allowed_updates",
     "signer_trusted",
     "manifest_intact",
     "files_match_registry",
@@ -157,11 +158,23 @@ def test_the_verify_page_shows_each_check(client: Any, report: Report) -> None:
     assert "Verification failed" in page
 
 
-def test_with_a_timestamp_authority_reports_are_signed_b_t_and_the_token_verifies(
-    ivan: Any, settings: Any, dev_pki: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any
+@pytest.mark.parametrize(
+    ("configured", "level", "document_timestamps"), [("", "B-LTA", 1), ("B-T", "B-T", 0)]
+)
+def test_with_a_timestamp_authority_reports_are_timestamped_and_verify(
+    ivan: Any,
+    settings: Any,
+    dev_pki: Any,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+    configured: str,
+    level: str,
+    document_timestamps: int,
 ) -> None:
+    # Without a configured level a TSA means B-LTA; REPORT_SIGNATURE_LEVEL can ask for less.
     with LoopbackTsa() as tsa:
         settings.REPORT_TSA_URL = tsa.url
+        settings.REPORT_SIGNATURE_LEVEL = configured
         roots = tmp_path / "roots.pem"
         roots.write_bytes(dev_pki.ca_cert_file.read_bytes() + tsa.root_pem)
         settings.REPORT_TRUST_ROOTS_FILE = str(roots)
@@ -173,8 +186,23 @@ def test_with_a_timestamp_authority_reports_are_signed_b_t_and_the_token_verifie
             )
         report_run(report_id=report.pk)
         report.refresh_from_db()
-        assert tsa.requests_served == 1
-    assert (report.status, report.signature_level) == ("done", "B-T")
-    result = report_verify(Path(report.file.path).read_bytes())
-    assert result.passed, result.to_dict()
+        assert tsa.requests_served >= 1 + document_timestamps
+        result = report_verify(Path(report.file.path).read_bytes())
+    assert (report.status, report.signature_level) == ("done", level)
+    assert result.passed, [check for check in result.checks if not check.passed]
     assert result.check("timestamp_valid").passed
+    stamps = [s for s in result.signatures if s.kind == "document timestamp"]
+    assert len(stamps) == document_timestamps
+
+
+def test_the_command_validates_as_of_a_given_time(
+    report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A B-B report (no TSA here) does not outlive its certificate: --at moves the clock.
+    ten_years_on = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3653)).isoformat()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("verify_report", report.file.path, "--at", ten_years_on)
+    assert exit_.value.code == 1
+    assert "FAIL  signer_trusted:" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="not an ISO 8601 time"):
+        call_command("verify_report", report.file.path, "--at", "next tuesday")

@@ -24,6 +24,7 @@ from pyhanko.sign.timestamps import DummyTimeStamper
 
 TSA_ROOT_NAME = "TEST TSA ROOT - NOT TRUSTED"
 TSA_NAME = "TEST TIMESTAMP AUTHORITY - NOT TRUSTED"
+ROOT_DAYS = 25 * 365
 
 
 def _name(common_name: str) -> x509.Name:
@@ -37,6 +38,8 @@ def _issue(
     signing_key: rsa.RSAPrivateKey,
     *,
     is_ca: bool,
+    days: int,
+    crl_url: str | None = None,
 ) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -46,24 +49,59 @@ def _issue(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=2))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
     )
     if not is_ca:
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
         )
+    if crl_url:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     return builder.sign(signing_key, hashes.SHA256())
 
 
 class LoopbackTsa:
-    """An RFC 3161 TSA on an ephemeral loopback port; use as a context manager."""
+    """An RFC 3161 TSA on an ephemeral loopback port; use as a context manager.
 
-    def __init__(self) -> None:
+    ``days`` is how long its TSA certificate is valid (its root lives at least 25 years,
+    as real TSA roots outlive their signing certificates): a long-lived one stands in for
+    the renewed archive timestamps that keep a B-LTA report verifiable for decades.
+    With ``publish_crl`` its certificate names the CRL it serves (GET): the validation
+    material a renewal embeds. Without, it declares no revocation source, so a check
+    at a simulated future time does not ask for a CRL fresh at that time.
+    """
+
+    def __init__(self, *, days: int = 2, publish_crl: bool = True) -> None:
+        # Bound first: the TSA certificate names this server's CRL, which long-term
+        # validation needs once the certificate has expired.
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        # A name of its own, so that two authorities in one test are never confused.
+        root_name = f"{TSA_ROOT_NAME} {x509.random_serial_number() % 10**6}"
         root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        root = _issue(TSA_ROOT_NAME, TSA_ROOT_NAME, root_key.public_key(), root_key, is_ca=True)
-        tsa = _issue(TSA_NAME, TSA_ROOT_NAME, tsa_key.public_key(), root_key, is_ca=False)
+        root = _issue(
+            root_name, root_name, root_key.public_key(), root_key, is_ca=True, days=ROOT_DAYS
+        )
+        tsa = _issue(
+            TSA_NAME,
+            root_name,
+            tsa_key.public_key(),
+            root_key,
+            is_ca=False,
+            days=days,
+            crl_url=self.url.replace("/tsa", "/crl") if publish_crl else None,
+        )
+        now = dt.datetime.now(dt.UTC)
+        self.crl = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(root.subject)
+            .last_update(now - dt.timedelta(minutes=1))
+            .next_update(now + dt.timedelta(days=7))
+            .sign(root_key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
         self.root_pem = root.public_bytes(serialization.Encoding.PEM)
         der_key = tsa_key.private_bytes(
             serialization.Encoding.DER,
@@ -75,7 +113,6 @@ class LoopbackTsa:
             tsa_key=keys.PrivateKeyInfo.load(der_key),
         )
         self.requests_served = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -88,6 +125,13 @@ class LoopbackTsa:
         authority = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(authority.crl)))
+                self.end_headers()
+                self.wfile.write(authority.crl)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = tsp.TimeStampReq.load(self.rfile.read(length))

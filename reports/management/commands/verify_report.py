@@ -1,3 +1,5 @@
+import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -9,12 +11,20 @@ from reports.services import report_verify
 from reports.transparency import NewerCheckpoint, fetch_latest_checkpoint
 
 
+def _moment(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--at {text!r} is not an ISO 8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 class Command(BaseCommand):
     help = (
-        "Verify a signed report: signature, coverage, trust, manifest, the registry's stored "
-        "files, the ledger head and the transparency log's proofs (with --against or "
-        "--checkpoint, also consistency with a newer checkpoint). Exit status 0 only when "
-        "every check passes."
+        "Verify a signed report: every signature, later updates, trust, revocation, manifest, "
+        "the registry's stored files, the ledger head and the transparency log's proofs (with "
+        "--against or --checkpoint, also consistency with a newer checkpoint). Exit status 0 "
+        "only when every check passes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +42,11 @@ class Command(BaseCommand):
             metavar="FILE",
             help="also check that this newer signed checkpoint extends the report's",
         )
+        parser.add_argument(
+            "--at",
+            type=_moment,
+            help="validate as of this ISO 8601 time (UTC unless an offset is given), not now",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -39,10 +54,15 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error}") from error
-        result = report_verify(data, newer=self._newer(options))
+        result = report_verify(data, newer=self._newer(options), at=options["at"])
         if options["json"]:
             self.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         else:
+            for summary in result.signatures:
+                self.stdout.write(
+                    f"SIGNED {summary.field} ({summary.kind}) by {summary.signer}, "
+                    f"time {summary.time or 'unproven'}, covers {summary.covers}"
+                )
             for check in result.checks:
                 mark = "PASS" if check.passed else "FAIL"
                 self.stdout.write(f"{mark}  {check.name}: {check.detail}")
