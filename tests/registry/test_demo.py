@@ -123,7 +123,10 @@ def everything_the_demo_wrote() -> str:
 
 
 def test_the_demo_names_no_real_organisation_or_model(demo: DemoUsers) -> None:
-    assert real_names_in(everything_the_demo_wrote()) == set()
+    # Digests, keys and signatures (long hex or base64 runs, new on every run) are not
+    # names: "Yi" inside a signature's base64 is chance, not a real model.
+    text = re.sub(r"[A-Za-z0-9+/=]{24,}", " ", everything_the_demo_wrote())
+    assert real_names_in(text) == set()
 
 
 def test_the_name_check_would_catch_a_real_name() -> None:
