@@ -4,6 +4,7 @@ exist for a user who is not assigned to it and is neither approver nor admin."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -206,3 +207,66 @@ def atlas_labels(technique_ids: Sequence[str]) -> list[tuple[str, str]]:
         except KeyError:
             labels.append((technique_id, "unknown to the ATLAS data"))
     return labels
+
+
+# --- What a report reads. A report is itself scoped (an incident's report is read only by
+# those who may see the incident; claim reports and digests are public), so these take no
+# user: the report's scope is its reader's. ---------------------------------------------
+
+
+def release_weights(release: ModelRelease) -> ModelArtifact | None:
+    """The release's first published weights artefact, the digest a report cites."""
+    return (
+        ModelArtifact.objects.filter(release=release, kind=ModelArtifact.Kind.WEIGHTS)
+        .order_by("id")
+        .first()
+    )
+
+
+def incident_report_subjects() -> QuerySet[CloningIncident]:
+    return CloningIncident.objects.select_related(
+        "original_release__organization",
+        "suspect_release__organization",
+        "reporting_organization",
+    )
+
+
+def incident_report_evidence(incident: CloningIncident) -> QuerySet[Evidence]:
+    """Every evidence item of the incident, superseded ones included, oldest first."""
+    return (
+        Evidence.objects.filter(incident=incident)
+        .select_related("superseded_by")
+        .prefetch_related("files__file")
+        .order_by("submitted_at", "id")
+    )
+
+
+def incident_report_decisions(incident: CloningIncident) -> QuerySet[IncidentDecision]:
+    return (
+        IncidentDecision.objects.filter(incident=incident)
+        .select_related("proposed_by", "decided_by")
+        .order_by("proposed_at", "id")
+    )
+
+
+def releases_in_period(start: dt.date, end: dt.date) -> QuerySet[ModelRelease]:
+    return (
+        ModelRelease.objects.filter(release_date__gte=start, release_date__lte=end)
+        .select_related("organization")
+        .order_by("release_date", "name")
+    )
+
+
+def claims_in_period(
+    start: dt.date, end: dt.date, *, analysed_between: tuple[dt.datetime, dt.datetime]
+) -> QuerySet[BenchmarkClaim]:
+    """Claims made in the period, or whose analysis finished in it (both dates inclusive)."""
+    return (
+        BenchmarkClaim.objects.filter(
+            Q(claim_date__gte=start, claim_date__lte=end)
+            | Q(analyses__finished_at__range=analysed_between)
+        )
+        .distinct()
+        .select_related("release", "benchmark", "claimant")
+        .order_by("claim_date", "id")
+    )

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from registry import selectors
 from registry.cloning import atlas
 from registry.fragility import presenter
 from registry.ledger import GENESIS_HASH, ledger_head
@@ -21,9 +22,7 @@ from registry.models import (
     CloningIncident,
     Evidence,
     FragilityAnalysis,
-    IncidentDecision,
     LedgerEntry,
-    ModelArtifact,
     ModelRelease,
 )
 from registry.selectors import incident_list, incident_report_timeline, latest_done_analysis
@@ -200,10 +199,8 @@ def _claim_section(claim: BenchmarkClaim, analysis: FragilityAnalysis) -> ClaimS
 
 
 def _claim_parts(report: Report, head_seq: int) -> tuple[str, ClaimSection, dict[str, Any]]:
-    claim = BenchmarkClaim.objects.select_related("claimant", "release", "benchmark").get(
-        reports=report
-    )
-    analysis = FragilityAnalysis.objects.select_related("dataset__file").get(reports=report)
+    claim = selectors.claim_list().get(reports=report)
+    analysis = selectors.analysis_list().get(reports=report)
     dataset = analysis.dataset
     manifest = {
         "subject_ids": [f"claim:{claim.pk}"],
@@ -231,11 +228,7 @@ def _release_ref(release: ModelRelease | None, *, name: str = "", sha256: str = 
             "version": release.version,
             "released_on": _date(release.release_date),
         }
-        weights = (
-            ModelArtifact.objects.filter(release=release, kind=ModelArtifact.Kind.WEIGHTS)
-            .order_by("id")
-            .first()
-        )
+        weights = selectors.release_weights(release)
         sha256 = sha256 or (weights.sha256 if weights else "")
     if sha256:
         ref["sha256"] = sha256
@@ -308,12 +301,7 @@ def _decision(evidence: Evidence) -> str:
 
 
 def _evidence_rows(incident: CloningIncident) -> list[EvidenceRow]:
-    items = (
-        Evidence.objects.filter(incident=incident)
-        .select_related("superseded_by")
-        .prefetch_related("files__file")
-        .order_by("submitted_at", "id")
-    )
+    items = selectors.incident_report_evidence(incident)
     return [
         {
             "evidence_id": f"E-{item.pk}",
@@ -350,10 +338,7 @@ def _incident_approvals(incident: CloningIncident) -> list[Approval]:
     """The four-eyes decisions on the incident, oldest first: each proposal, and its
     approval or rejection by a second person once decided."""
     rows: list[Approval] = []
-    decisions = IncidentDecision.objects.filter(incident=incident).select_related(
-        "proposed_by", "decided_by"
-    )
-    for decision in decisions.order_by("proposed_at", "id"):
+    for decision in selectors.incident_report_decisions(incident):
         status = decision.get_proposed_status_display()
         rows.append(
             {
@@ -394,11 +379,7 @@ def _incident_section(incident: CloningIncident, head_seq: int) -> IncidentSecti
 
 
 def _incident_parts(report: Report, head_seq: int) -> tuple[str, IncidentSection, dict[str, Any]]:
-    incident = CloningIncident.objects.select_related(
-        "original_release__organization",
-        "suspect_release__organization",
-        "reporting_organization",
-    ).get(reports=report)
+    incident = selectors.incident_report_subjects().get(reports=report)
     section = _incident_section(incident, head_seq)
     manifest = {
         "subject_ids": [f"incident:{incident.pk}"],
@@ -434,9 +415,8 @@ def _period_bounds(report: Report) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _digest_releases(report: Report) -> list[DigestRelease]:
-    releases = ModelRelease.objects.filter(
-        release_date__gte=report.period_start, release_date__lte=report.period_end
-    ).select_related("organization")
+    start, end = _period_bounds(report)
+    releases = selectors.releases_in_period(start.date(), end.date())
     return [
         {
             "organisation": release.organization.name,
@@ -444,7 +424,7 @@ def _digest_releases(report: Report) -> list[DigestRelease]:
             "version": release.version,
             "released_on": _date(release.release_date),
         }
-        for release in releases.order_by("release_date", "name")
+        for release in releases
     ]
 
 
@@ -452,15 +432,7 @@ def _digest_claims(
     report: Report,
 ) -> tuple[list[DigestClaim], list[FragilityAnalysis]]:
     start, end = _period_bounds(report)
-    claims = (
-        BenchmarkClaim.objects.filter(
-            Q(claim_date__gte=report.period_start, claim_date__lte=report.period_end)
-            | Q(analyses__finished_at__range=(start, end))
-        )
-        .distinct()
-        .select_related("release", "benchmark")
-        .order_by("claim_date", "id")
-    )
+    claims = selectors.claims_in_period(start.date(), end.date(), analysed_between=(start, end))
     rows: list[DigestClaim] = []
     used: list[FragilityAnalysis] = []
     for claim in claims:
