@@ -59,6 +59,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from registry import boundedjson
 from registry.cloning._records import non_utf8_message
 from registry.cloning.errors import CloningInputError
 
@@ -296,6 +297,12 @@ def _read_log(data: bytes) -> _ParsedLog:
         raise CloningInputError(f"{WHAT}: line {reader.line_num}: {error}") from error
     if parsed.times.size == 0:
         raise CloningInputError(f"{WHAT}: the log has a header but no requests")
+    # Account names end up in the summary, the accounts CSV and PostgreSQL (no NUL there).
+    bad = boundedjson.first_with_control_character(parsed.account_names)
+    if bad is not None:
+        account, problem = bad
+        request = int(np.flatnonzero(parsed.account_ids == account)[0]) + 1
+        raise CloningInputError(f"{WHAT}: request {request}: field 'account' holds {problem}")
     return parsed
 
 

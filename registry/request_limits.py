@@ -1,0 +1,83 @@
+"""Limits every request meets before any view: body size and JSON depth.
+
+Django answers a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with its HTML 400 page, and
+the JSON parser recurses once per nesting level (``'[' * 5000`` is a RecursionError, a
+500). Here, before a view or DRF parser runs, such requests get the API's error format:
+413 naming the limit, 400 naming the member that nests too deep. Being middleware, it
+covers every endpoint whatever parser classes a view declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from registry import boundedjson
+
+# A multipart body carries the file plus its boundaries and the other form fields.
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+
+
+def body_limit(content_type: str) -> int:
+    """The largest body accepted for ``content_type``: an upload for multipart forms,
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for everything else (JSON, url-encoded forms)."""
+    if content_type == "multipart/form-data":
+        return settings.REGISTRY_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
+    limit: int = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit
+
+
+class RequestLimitsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.refusal(request) or self.get_response(request)
+
+    def refusal(self, request: HttpRequest) -> HttpResponse | None:
+        limit = body_limit(request.content_type or "")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads such a body as empty
+        if length > limit:
+            return too_large(request, limit)
+        if request.content_type == "application/json" or (request.content_type or "").endswith(
+            "+json"
+        ):
+            try:
+                boundedjson.check_depth(request.body)
+            except RequestDataTooBig:
+                return too_large(request, limit)
+            except boundedjson.JSONDepthError as error:
+                return refused(request, str(error), field=error.where)
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Limits Django enforces while a view reads the body (multipart fields)."""
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+            return refused(request, str(exception))
+        return None
+
+
+def too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    message = f"The request body is larger than the limit of {limit:,} bytes."
+    return _answer(request, {"detail": message}, status=413)
+
+
+def refused(request: HttpRequest, message: str, *, field: str | None = None) -> HttpResponse:
+    if field:
+        return _answer(request, {field: [f"The JSON is {message}."]}, status=400)
+    return _answer(request, {"detail": f"The JSON body is {message}."}, status=400)
+
+
+def _answer(request: HttpRequest, body: dict[str, object], *, status: int) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(body, status=status)
+    text = body.get("detail") or next(iter(body.values()))
+    return HttpResponse(str(text), status=status, content_type="text/plain; charset=utf-8")
