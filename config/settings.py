@@ -182,6 +182,32 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# Throttle counters and the admin login limiter live in the cache: give every web
+# worker the same one (CACHE_URL=redis://host:6379/1) or each counts on its own.
+# Tests get a cache that counts nothing; the throttling tests switch to a real one.
+CACHE_URL = env_str("CACHE_URL") or ""
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {
+            "BACKEND": (
+                "django.core.cache.backends.dummy.DummyCache"
+                if TESTING
+                else "django.core.cache.backends.locmem.LocMemCache"
+            )
+        }
+    )
+}
+if CACHE_URL and "LOCATION" not in CACHES["default"]:
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://host:port/db")
+# How many proxies append to X-Forwarded-For in front of gunicorn (1 with compose's).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# Admin sign-in: after this many failures for one user name or one address within
+# the window, further attempts get 429 until the window has passed.
+ADMIN_LOGIN_FAILURES = env_int("ADMIN_LOGIN_FAILURES", 5)
+ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 900)
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated write then gets 401 with a WWW-Authenticate
     # header (session authentication alone can only answer 403).
@@ -199,6 +225,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",
+    # Request rates (registry/api/throttling.py); 429 with Retry-After beyond them.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "registry.api.throttling.AnonThrottle",
+        "registry.api.throttling.UserThrottle",
+        "registry.api.throttling.HeavyWorkThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON") or "120/min",
+        "user": env_str("THROTTLE_USER") or "1200/min",
+        "uploads": env_str("THROTTLE_UPLOADS") or "60/hour",
+        "verification": env_str("THROTTLE_VERIFICATION") or "30/min",
+        "checks": env_str("THROTTLE_CHECKS") or "30/min",
+    },
+    # Behind the proxy, the client is the last X-Forwarded-For entry, not the proxy.
+    "NUM_PROXIES": NUM_PROXIES or None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
