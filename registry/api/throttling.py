@@ -33,11 +33,11 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 class _CurrentRates:
     """Read the rate at each request (DRF binds the rates once, at import)."""
 
-    scope: str
+    scope: str | None
 
     def get_rate(self) -> str | None:
         rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
-        rate: str | None = rates.get(self.scope)
+        rate: str | None = rates.get(self.scope or "")
         return rate
 
 
