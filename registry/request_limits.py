@@ -10,10 +10,12 @@ covers every endpoint whatever parser classes a view declares.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from registry import boundedjson
 
@@ -56,6 +58,27 @@ class RequestLimitsMiddleware:
                 return refused(request, str(error), field=error.where)
         return None
 
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        """Form fields that hold JSON (DRF's JSONField in a multipart or url-encoded
+        body) get the same depth limit. Only for views that read form bodies anyway:
+        reading them here for a JSON-only API view would hide its 415."""
+        if request.content_type not in FORM_TYPES or not _reads_forms(view):
+            return None
+        try:
+            fields = list(request.POST.lists())
+        except RequestDataTooBig:
+            return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        for field, values in fields:
+            for value in values:
+                if value.lstrip().startswith(("[", "{")):
+                    try:
+                        boundedjson.check_depth(value)
+                    except boundedjson.JSONDepthError as error:
+                        return refused(request, str(error), field=field)
+        return None
+
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Limits Django enforces while a view reads the body (multipart fields)."""
         if isinstance(exception, RequestDataTooBig):
@@ -63,6 +86,20 @@ class RequestLimitsMiddleware:
         if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
             return refused(request, str(exception))
         return None
+
+
+FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+def _reads_forms(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` parses form bodies: every plain Django view may; a DRF view
+    only when one of its parsers (or its action's) is a form or multipart parser."""
+    view_class = getattr(view, "cls", None)
+    if view_class is None:
+        return True
+    initkwargs: dict[str, Any] = getattr(view, "initkwargs", None) or {}
+    parsers = initkwargs.get("parser_classes") or view_class.parser_classes
+    return any(issubclass(parser, FormParser | MultiPartParser) for parser in parsers)
 
 
 def too_large(request: HttpRequest, limit: int) -> HttpResponse:

@@ -13,7 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from registry.models import CloningIncident, Commitment
-from tests.factories import BenchmarkFactory, CloningIncidentFactory, OrganizationFactory
+from tests.factories import (
+    BenchmarkFactory,
+    CloningIncidentFactory,
+    OrganizationFactory,
+    VoteDatasetFactory,
+)
 from tests.registry.api_records import API, client_for, row_counts
 from tests.registry.incident_uploads import BASELINES, SUSPECT, TEACHER, key_set, responses_jsonl
 from tests.registry.test_item_claims import beats_claim, scores_file
@@ -256,3 +261,29 @@ def test_a_query_log_account_with_a_control_character_is_refused(
     )
     assert response.status_code == 400
     assert "request 2: field 'account' holds U+0000" in str(response.json()["file"])
+
+
+@pytest.mark.parametrize("body_format", ["multipart", "urlencoded"])
+def test_deep_json_in_a_form_field_is_refused_naming_it(alice: User, body_format: str) -> None:
+    before = row_counts()
+    if body_format == "multipart":
+        response = client_for(alice).post(
+            f"{API}/reports/", {"kind": "digest", "subject": DEEP}, format="multipart"
+        )
+    else:
+        response = client_for(alice).post(
+            f"{API}/reports/",
+            f"kind=digest&subject={DEEP}",
+            content_type="application/x-www-form-urlencoded",
+        )
+    assert response.status_code == 400
+    assert "nested deeper than 32 levels" in response.json()["subject"][0]
+    assert row_counts() == before
+
+
+def test_a_json_only_endpoint_still_answers_415_to_a_form(alice: User) -> None:
+    dataset = VoteDatasetFactory()
+    response = client_for(alice).post(
+        f"{API}/datasets/{dataset.pk}/analyses/", {"parameters": DEEP}, format="multipart"
+    )
+    assert response.status_code == 415
