@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from registry.models import CloningIncident, Commitment
+from registry.services import incident_transition
 from tests.factories import (
     BenchmarkFactory,
     CloningIncidentFactory,
@@ -164,8 +165,6 @@ def test_a_vote_file_with_a_nul_in_a_model_name_is_refused_naming_the_record(ali
 
 @pytest.fixture
 def incident(ivan: User) -> CloningIncident:
-    from registry.incidents import incident_transition
-
     incident: CloningIncident = CloningIncidentFactory(investigators=[ivan])
     incident_transition(incident=incident, to_status="triage", actor=ivan, reason="Credible")
     incident_transition(incident=incident, to_status="investigating", actor=ivan, reason="Go")
