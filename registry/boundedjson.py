@@ -95,6 +95,15 @@ def too_deep(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
 
 
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# The Unicode database names no C0 control; these are the ones people meet.
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\t": "TAB",
+    "\n": "LINE FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+}
 
 
 @functools.cache
@@ -122,7 +131,7 @@ def control_character(text: str) -> str | None:
     if found is None:
         return None
     character = found.group()
-    name = unicodedata.name(character, "control character")
+    name = _CONTROL_NAMES.get(character) or unicodedata.name(character, "control character")
     return f"U+{ord(character):04X} ({name}) at character {found.start() + 1}"
 
 
