@@ -16,7 +16,10 @@ class RegistryConfig(AppConfig):
         post_migrate.connect(_ensure_role_groups, sender=self)
         # The csv module refuses fields over 131,072 characters by default; an uploaded
         # file may be as large as the upload limit, so may one of its fields.
-        csv.field_size_limit(max(csv.field_size_limit(), settings.REGISTRY_MAX_UPLOAD_BYTES))
+        largest = max(
+            settings.REGISTRY_MAX_UPLOAD_BYTES, settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES
+        )
+        csv.field_size_limit(max(csv.field_size_limit(), largest))
 
 
 def _ensure_role_groups(**kwargs: Any) -> None:

@@ -27,7 +27,10 @@ def body_limit(content_type: str) -> int:
     """The largest body accepted for ``content_type``: an upload for multipart forms,
     ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for everything else (JSON, url-encoded forms)."""
     if content_type == "multipart/form-data":
-        return settings.REGISTRY_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
+        largest = max(
+            settings.REGISTRY_MAX_UPLOAD_BYTES, settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES
+        )
+        return largest + MULTIPART_OVERHEAD_BYTES
     limit: int = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return limit
 

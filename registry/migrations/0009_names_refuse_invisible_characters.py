@@ -7,7 +7,7 @@ import registry.names
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0006_ledger_scope_backfill_and_append_only_records"),
+        ("registry", "0008_vote_dataset_more_formats"),
     ]
 
     operations = [
