@@ -286,3 +286,12 @@ def test_a_json_only_endpoint_still_answers_415_to_a_form(alice: User) -> None:
         f"{API}/datasets/{dataset.pk}/analyses/", {"parameters": DEEP}, format="multipart"
     )
     assert response.status_code == 415
+
+
+def test_a_vote_dataset_up_to_its_own_limit_is_not_refused_as_a_body(settings: Any) -> None:
+    from registry.request_limits import body_limit
+
+    settings.REGISTRY_MAX_UPLOAD_BYTES = 200
+    settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES = 5000
+    assert body_limit("multipart/form-data") > 5000
+    assert body_limit("application/json") == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
