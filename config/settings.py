@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_results",
     "registry",
     "reports",
@@ -49,6 +51,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Body size and JSON depth limits, answered in the API's error format (413/400).
+    "registry.request_limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,6 +72,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.csp",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -137,16 +143,70 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LOGIN_URL = "admin:login"
 
-# Security: production values unless DEBUG is on.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
-SESSION_COOKIE_SECURE = not DEBUG and not TESTING
-CSRF_COOKIE_SECURE = not DEBUG and not TESTING
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# Transport security. The shipped deployment (docker/compose.yaml) terminates TLS
+# in a reverse proxy that sets X-Forwarded-Proto; gunicorn itself speaks plain HTTP.
+# Each of these is off until configured, because each is wrong for some deployment:
+# trusting the header without a proxy that overwrites it lets any client claim
+# HTTPS; redirecting to HTTPS where nobody serves it makes the site unreachable;
+# HSTS (and more so preload) cannot be taken back once browsers have cached it.
+REGISTRY_PLAIN_HTTP = env_bool("REGISTRY_PLAIN_HTTP", default=False)
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", default=False)
+if TRUST_X_FORWARDED_PROTO:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+if REGISTRY_PLAIN_HTTP and (SECURE_SSL_REDIRECT or SECURE_HSTS_SECONDS):
+    raise ImproperlyConfigured(
+        "REGISTRY_PLAIN_HTTP=1 serves plain HTTP: it cannot be combined with "
+        "SECURE_SSL_REDIRECT or SECURE_HSTS_SECONDS."
+    )
+# Cookies travel only over HTTPS, unless this is development or plain HTTP was
+# chosen explicitly (otherwise logging in over plain HTTP fails without a word).
+SESSION_COOKIE_SECURE = not (DEBUG or TESTING or REGISTRY_PLAIN_HTTP)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (Django's own middleware). Pages load
+# scripts and styles only from this server; the admin's few inline styles carry
+# the per-request nonce. The API docs are served from here too (the sidecar).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Throttle counters and the admin login limiter live in the cache: give every web
+# worker the same one (CACHE_URL=redis://host:6379/1) or each counts on its own.
+# Tests get a cache that counts nothing; the throttling tests switch to a real one.
+CACHE_URL = env_str("CACHE_URL") or ""
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {
+            "BACKEND": (
+                "django.core.cache.backends.dummy.DummyCache"
+                if TESTING
+                else "django.core.cache.backends.locmem.LocMemCache"
+            )
+        }
+    )
+}
+if CACHE_URL and "LOCATION" not in CACHES["default"]:
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://host:port/db")
+# How many proxies append to X-Forwarded-For in front of gunicorn (1 with compose's).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# Admin sign-in: after this many failures for one user name or one address within
+# the window, further attempts get 429 until the window has passed.
+ADMIN_LOGIN_FAILURES = env_int("ADMIN_LOGIN_FAILURES", 5)
+ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 900)
 
 REST_FRAMEWORK = {
     # Token first: an unauthenticated write then gets 401 with a WWW-Authenticate
@@ -165,6 +225,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",
+    # Request rates (registry/api/throttling.py); 429 with Retry-After beyond them.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "registry.api.throttling.AnonThrottle",
+        "registry.api.throttling.UserThrottle",
+        "registry.api.throttling.HeavyWorkThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON") or "120/min",
+        "user": env_str("THROTTLE_USER") or "1200/min",
+        "uploads": env_str("THROTTLE_UPLOADS") or "60/hour",
+        "verification": env_str("THROTTLE_VERIFICATION") or "30/min",
+        "checks": env_str("THROTTLE_CHECKS") or "30/min",
+    },
+    # Behind the proxy, the client is the last X-Forwarded-For entry, not the proxy.
+    "NUM_PROXIES": NUM_PROXIES or None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -176,6 +251,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from this server (drf-spectacular-sidecar): no CDN, works offline,
+    # and fits the Content-Security-Policy.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "kind" or "status"; name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {

@@ -52,6 +52,7 @@ from registry.services._base import require, writing
 from reports.documents import build_document
 from reports.models import Report, ReportVersion
 from reports.pdf.devca import ensure_dev_pki
+from reports.pdf.embedded_files import embedded_file_problem
 from reports.pdf.render import render_pdf
 from reports.pdf.signing import (
     ReportSigner,
@@ -63,7 +64,7 @@ from reports.pdf.signing import (
     newest_timestamp_expiry,
     retimestamp,
 )
-from reports.pdf.verify import VerificationResult, verify_pdf
+from reports.pdf.verify import SIGNATURE_CHECKS, VerificationResult, verify_pdf
 from reports.transparency import NewerCheckpoint, log_checks
 
 logger = logging.getLogger(__name__)
@@ -562,6 +563,13 @@ def report_verify(
 
     ``at`` validates as of that time instead of now (e.g. years after a certificate expired).
     """
+    # Refuse a Flate bomb before the verifier inflates the manifest.
+    problem = embedded_file_problem(data)
+    if problem is not None:
+        refused = VerificationResult()
+        for name in SIGNATURE_CHECKS:
+            refused.add_check(name, False, problem)
+        return refused
     result = verify_pdf(
         data,
         trust_roots=trust_roots(),

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User as AuthUser
 from django.core.files.base import File
 from rest_framework import serializers
 
+from registry import names
 from registry.item_claims import (
     DEFAULT_BOOTSTRAP_ROUNDS,
     MAX_BOOTSTRAP_ROUNDS,
@@ -78,6 +79,12 @@ class OrganizationSerializer(serializers.ModelSerializer[Organization]):
             raise serializers.ValidationError("Use an ISO 3166-1 alpha-2 code such as GB.")
         return value
 
+    def validate_name(self, value: str) -> str:
+        others = Organization.objects.all()
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        return names.organization_name(value, existing=others.values_list("name", flat=True))
+
 
 class ModelArtifactSerializer(serializers.ModelSerializer[ModelArtifact]):
     class Meta:
@@ -117,6 +124,9 @@ class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+
+    def validate_name(self, value: str) -> str:
+        return names.normalise_name(value)
 
 
 class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):

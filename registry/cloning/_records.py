@@ -8,6 +8,7 @@ wording everywhere.
 import json
 from typing import Any
 
+from registry import boundedjson
 from registry.cloning.errors import CloningInputError
 
 
@@ -37,7 +38,10 @@ def parse_jsonl(data: bytes, *, what: str) -> list[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = boundedjson.loads(line)
+        except boundedjson.JSONDepthError as error:
+            field = f" field '{error.where}'" if error.where else ""
+            raise CloningInputError(f"{what}: line {line_number}:{field} {error}") from error
         except json.JSONDecodeError as error:
             raise CloningInputError(
                 f"{what}: line {line_number} is not valid JSON ({error.msg})"
@@ -77,4 +81,8 @@ def require_identifier(record: dict[str, Any], field: str, *, line_number: int, 
     text = str(value)
     if not text.strip():
         raise CloningInputError(f"{what}: line {line_number}: field '{field}' is empty")
+    # Identifiers (model names, key and prompt ids) end up in results and PostgreSQL.
+    problem = boundedjson.control_character(text)
+    if problem:
+        raise CloningInputError(f"{what}: line {line_number}: field '{field}' holds {problem}")
     return text

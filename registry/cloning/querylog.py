@@ -59,6 +59,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from registry import boundedjson
 from registry.cloning._records import non_utf8_message
 from registry.cloning.errors import CloningInputError
 
@@ -296,6 +297,12 @@ def _read_log(data: bytes) -> _ParsedLog:
         raise CloningInputError(f"{WHAT}: line {reader.line_num}: {error}") from error
     if parsed.times.size == 0:
         raise CloningInputError(f"{WHAT}: the log has a header but no requests")
+    # Account names end up in the summary, the accounts CSV and PostgreSQL (no NUL there).
+    bad = boundedjson.first_with_control_character(parsed.account_names)
+    if bad is not None:
+        account, problem = bad
+        request = int(np.flatnonzero(parsed.account_ids == account)[0]) + 1
+        raise CloningInputError(f"{WHAT}: request {request}: field 'account' holds {problem}")
     return parsed
 
 
@@ -490,6 +497,16 @@ def _is_flagged(reasons: list[str]) -> bool:
     return "coordinated" in reasons or ("volume" in reasons and bool(behaviour & set(reasons)))
 
 
+# A cell starting with one of these is a formula to a spreadsheet ("=cmd|' /C calc'!A0").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as text a spreadsheet will not evaluate: a leading apostrophe before a
+    formula prefix (OWASP's advice for CSV injection); other text is unchanged."""
+    return f"'{cell}" if cell.startswith(FORMULA_PREFIXES) else cell
+
+
 def _table_csv(
     log: _ParsedLog, table: _AccountTable, reasons: list[list[str]], flagged: list[bool]
 ) -> bytes:
@@ -508,7 +525,7 @@ def _table_csv(
         cluster = int(table.cluster_id[account])
         writer.writerow(
             [
-                log.account_names[account], int(table.queries[account]),
+                spreadsheet_safe(log.account_names[account]), int(table.queries[account]),
                 int(table.tokens_in[account]), int(table.tokens_out[account]),
                 _iso(table.first_seen[account]), _iso(table.last_seen[account]),
                 f"{table.rate_per_hour[account]:.4f}",

@@ -26,6 +26,8 @@ from typing import Literal
 
 import numpy as np
 
+from registry import boundedjson
+
 ITEM_SCORE_COLUMNS = ("item_id", "score_a", "score_b")
 # The bootstrap costs rounds x items; the largest static benchmarks have tens of thousands
 # of items, so a file far beyond that is a mistake, not a benchmark.
@@ -64,20 +66,31 @@ def read_item_scores(
         header_line = text.lstrip().split("\n", 1)[0]
         delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
     reader = csv.reader(io.StringIO(text.lstrip()), delimiter=delimiter)
-    positions = _header_positions([name.strip() for name in next(reader)])
+    try:
+        header = [name.strip() for name in next(reader)]
+    except csv.Error as error:
+        raise ItemScoreFileError(str(error), where="header") from None
+    positions = _header_positions(header)
     ids: list[str] = []
     scores_a: list[float] = []
     scores_b: list[float] = []
     first_seen: dict[str, int] = {}
-    for record, item_id, score_a, score_b in _score_records(reader, positions):
-        if item_id in first_seen:
-            raise ItemScoreFileError(
-                f"item_id {item_id!r} repeats record {first_seen[item_id]}", record=record
-            )
-        first_seen[item_id] = record
-        ids.append(item_id)
-        scores_a.append(score_a)
-        scores_b.append(score_b)
+    try:
+        for record, item_id, score_a, score_b in _score_records(reader, positions):
+            if item_id in first_seen:
+                raise ItemScoreFileError(
+                    f"item_id {item_id!r} repeats record {first_seen[item_id]}", record=record
+                )
+            first_seen[item_id] = record
+            ids.append(item_id)
+            scores_a.append(score_a)
+            scores_b.append(score_b)
+    except csv.Error as error:  # e.g. a field over csv.field_size_limit()
+        raise ItemScoreFileError(f"line {reader.line_num}: {error}", record=len(ids) + 1) from None
+    # Item ids end up in results and in PostgreSQL, which cannot store NUL.
+    bad = boundedjson.first_with_control_character(ids)
+    if bad is not None:
+        raise ItemScoreFileError(f"item_id holds {bad[1]}", record=bad[0] + 1)
     if len(ids) < 2:
         raise ItemScoreFileError(f"{len(ids)} item(s); a comparison needs at least 2")
     return ids, np.array(scores_a, dtype=np.float64), np.array(scores_b, dtype=np.float64)

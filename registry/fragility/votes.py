@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from registry import boundedjson
 from registry.fragility import _fastcsv
 
 FORMATS = ("auto", "csv", "tsv", "jsonl", "clean_battle", "parquet", "pair_counts", "leaderbot")
@@ -206,6 +207,7 @@ def read_votes(
         from registry.fragility.parquet import read_parquet_votes  # pyarrow only when needed
 
         table = read_parquet_votes(data, columns, winner_codes)
+        _refuse_control_characters(*table[:3], table[4].ids, by_record=True)
         return VoteTable(*table[:4], sha256=sha256, file_format="parquet", naming=table[4])
     text = _decode(data)
     if not text or text.isspace():
@@ -216,6 +218,9 @@ def read_votes(
     models, model_a, model_b, outcome, naming = _read_text(
         data, text, chosen, columns, winner_codes
     )
+    # Aggregated formats expand one row into many votes: vote numbers are not records.
+    by_record = chosen not in ("pair_counts", "leaderbot")
+    _refuse_control_characters(models, model_a, model_b, naming.ids, by_record=by_record)
     return VoteTable(models, model_a, model_b, outcome, sha256, chosen, naming)
 
 
@@ -248,6 +253,28 @@ def _gunzip(data: bytes) -> bytes:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as error:
         raise VoteFileError(f"gzip-compressed but cannot be decompressed ({error})") from None
+
+
+def _refuse_control_characters(
+    models: tuple[str, ...],
+    model_a: np.ndarray,
+    model_b: np.ndarray,
+    ids: Sequence[str] | None,
+    *,
+    by_record: bool,
+) -> None:
+    """Names and ids end up in results, reports and PostgreSQL (which cannot store NUL):
+    refuse control, zero-width and bidi characters, naming the first record holding one."""
+    bad_model = boundedjson.first_with_control_character(models)
+    if bad_model is not None:
+        index, problem = bad_model
+        if not by_record:
+            raise VoteFileError(f"model name {models[index]!r} holds {problem}")
+        holders = np.flatnonzero((model_a == index) | (model_b == index))
+        raise VoteFileError(f"model name holds {problem}", record=int(holders[0]) + 1)
+    bad_id = boundedjson.first_with_control_character(list(ids or ()))
+    if bad_id is not None:
+        raise VoteFileError(f"vote id holds {bad_id[1]}", record=bad_id[0] + 1)
 
 
 def _decode(data: bytes) -> str:
@@ -297,19 +324,26 @@ RecordStream = Iterator[tuple[int, Mapping[str, object]]]
 
 def _csv_records(text: str, delimiter: str) -> RecordStream:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [name.strip() for name in next(reader)]
     record_number = 0
-    for row in reader:
-        if not row or all(not cell.strip() for cell in row):
-            continue  # blank lines are not records
-        record_number += 1
-        if len(row) != len(header):
-            raise VoteFileError(
-                f"has {len(row)} fields but the header has {len(header)}", record=record_number
-            )
-        yield record_number, dict(zip(header, row, strict=True))
+    try:
+        header = [name.strip() for name in next(reader)]
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue  # blank lines are not records
+            record_number += 1
+            yield record_number, _csv_record(header, row, record_number)
+    except csv.Error as error:  # e.g. a field over csv.field_size_limit()
+        raise VoteFileError(f"line {reader.line_num}: {error}", record=record_number + 1) from None
     if record_number == 0:
         raise VoteFileError("the file has a header but no votes")
+
+
+def _csv_record(header: list[str], row: list[str], record_number: int) -> dict[str, str]:
+    if len(row) != len(header):
+        raise VoteFileError(
+            f"has {len(row)} fields but the header has {len(header)}", record=record_number
+        )
+    return dict(zip(header, row, strict=True))
 
 
 def _jsonl_records(text: str) -> RecordStream:
@@ -323,7 +357,9 @@ def _jsonl_records(text: str) -> RecordStream:
 
 def _json_object(line: str, record_number: int) -> Mapping[str, object]:
     try:
-        value = json.loads(line)
+        value = boundedjson.loads(line)
+    except boundedjson.JSONDepthError as error:
+        raise VoteFileError(str(error), record=record_number, field=error.where) from None
     except json.JSONDecodeError as error:
         raise VoteFileError(f"not valid JSON ({error.msg})", record=record_number) from None
     if not isinstance(value, dict):
@@ -333,7 +369,10 @@ def _json_object(line: str, record_number: int) -> Mapping[str, object]:
 
 def _json_array(text: str) -> list[object]:
     try:
-        values = json.loads(text)
+        values = boundedjson.loads(text)
+    except boundedjson.JSONDepthError as error:
+        record = int(error.where) if error.where and error.where.isdigit() else None
+        raise VoteFileError(str(error), record=record) from None
     except json.JSONDecodeError as error:
         raise VoteFileError(f"not a valid JSON array ({error.msg}, line {error.lineno})") from None
     if not isinstance(values, list):

@@ -4,11 +4,13 @@ datasets those benchmarks published, and what was claimed about the results."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from registry import names
 from registry.validators import validate_sha256
 
 
@@ -23,7 +25,9 @@ class Organization(models.Model):
         STANDARDS_BODY = "standards_body", "Standards body"
         OTHER = "other", "Other"
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(
+        max_length=200, unique=True, validators=[names.validate_name_characters]
+    )
     slug = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.DEVELOPER)
     country = models.CharField(
@@ -38,6 +42,14 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Stored NFKC-normalised; no look-alike of another organisation's name."""
+        others = Organization.objects.exclude(pk=self.pk).values_list("name", flat=True)
+        try:
+            self.name = names.organization_name(self.name, existing=others)
+        except ValidationError as error:
+            raise ValidationError({"name": error.messages}) from error
 
 
 class ModelRelease(models.Model):
@@ -61,7 +73,7 @@ class ModelRelease(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="releases"
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[names.validate_name_characters])
     version = models.CharField(max_length=100, blank=True)
     release_date = models.DateField(null=True, blank=True)
     access = models.CharField(max_length=16, choices=Access.choices, default=Access.API)
@@ -90,6 +102,9 @@ class ModelRelease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
+
+    def clean(self) -> None:
+        self.name = names.normalise_name(self.name)
 
 
 class ModelLineage(models.Model):
@@ -156,7 +171,9 @@ class Benchmark(models.Model):
         STATIC = "static", "Static test set"
         LLM_JUDGE = "llm_judge", "LLM-judge"
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(
+        max_length=200, unique=True, validators=[names.validate_name_characters]
+    )
     slug = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     operator = models.ForeignKey(

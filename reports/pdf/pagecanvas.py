@@ -12,12 +12,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from reports.pdf.manifest import embed_manifest, install_info
 from reports.pdf.styles import ACCENT, MONO, MUTED, RULE, SANS, SANS_BOLD
 
 MARGIN = 18 * mm
+# Space kept between a running text and what stands right of it on the same line.
+GUTTER = 6 * mm
+ELLIPSIS = "…"
+
+
+def fit_to_width(text: str, font: str, size: float, width: float) -> str:
+    """``text``, or its longest prefix followed by an ellipsis, that is at most ``width``
+    points wide in ``font`` at ``size`` (the running header and footer are one line, and
+    the full text is on the title page)."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    # Binary search on the prefix length: widths only grow as characters are added.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if stringWidth(text[:middle].rstrip() + ELLIPSIS, font, size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ELLIPSIS
 
 
 def parse_generated_at(value: str) -> datetime:
@@ -44,15 +65,20 @@ class PageChrome:
     generated_at: datetime
     manifest_bytes: bytes
     info_extra: dict[str, str]
+    # Printed after ``footer_left``, never shortened (e.g. " · generated 2026-11-29").
+    footer_note: str = ""
 
     def draw(self, canvas: Canvas, page_number: int, page_count: int) -> None:
         """Draw header (not on the title page) and footer on the current page."""
         width, height = canvas._pagesize
         canvas.saveState()
         if page_number > 1:
+            report_id_width = stringWidth(self.report_id, MONO, 7.5)
+            header_width = width - 2 * MARGIN - report_id_width - GUTTER
             canvas.setFont(SANS_BOLD, 7.5)
             canvas.setFillColor(ACCENT)
-            canvas.drawString(MARGIN, height - 12 * mm, self.header_left)
+            header = fit_to_width(self.header_left, SANS_BOLD, 7.5, header_width)
+            canvas.drawString(MARGIN, height - 12 * mm, header)
             canvas.setFont(MONO, 7.5)
             canvas.drawRightString(width - MARGIN, height - 12 * mm, self.report_id)
             canvas.setStrokeColor(RULE)
@@ -62,12 +88,18 @@ class PageChrome:
         canvas.setLineWidth(0.5)
         canvas.line(MARGIN, 14 * mm, width - MARGIN, 14 * mm)
         canvas.setFillColor(MUTED)
+        page_label = f"Page {page_number} of {page_count}"
+        footer_width = width - 2 * MARGIN - stringWidth(page_label, SANS_BOLD, 7.5) - GUTTER
         canvas.setFont(SANS, 7.5)
-        canvas.drawString(MARGIN, 10.5 * mm, self.footer_left)
+        subject_width = footer_width - stringWidth(self.footer_note, SANS, 7.5)
+        subject = fit_to_width(self.footer_left, SANS, 7.5, subject_width)
+        canvas.drawString(MARGIN, 10.5 * mm, subject + self.footer_note)
         canvas.setFont(SANS_BOLD, 7.5)
-        canvas.drawRightString(width - MARGIN, 10.5 * mm, f"Page {page_number} of {page_count}")
+        canvas.drawRightString(width - MARGIN, 10.5 * mm, page_label)
         canvas.setFont(MONO, 6.5)
-        canvas.drawString(MARGIN, 7 * mm, self.ledger_line)
+        canvas.drawString(
+            MARGIN, 7 * mm, fit_to_width(self.ledger_line, MONO, 6.5, width - 2 * MARGIN)
+        )
         canvas.restoreState()
 
 

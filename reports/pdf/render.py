@@ -44,7 +44,8 @@ def _page_chrome(document: ReportDocument, manifest_bytes: bytes) -> PageChrome:
     return PageChrome(
         header_left=f"EVIDENCE REGISTRY · {KIND_LABELS[document['kind']]}",
         report_id=document["report_id"],
-        footer_left=f"{document['subject']} · generated {fmt_time(document['generated_at'])}",
+        footer_left=document["subject"],
+        footer_note=f" · generated {fmt_time(document['generated_at'])}",
         ledger_line=f"ledger head #{head['seq']:,} {short_hash(head['hash'], 32)}",
         generated_at=parse_generated_at(document["generated_at"]),
         manifest_bytes=manifest_bytes,

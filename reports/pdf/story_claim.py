@@ -16,6 +16,7 @@ from reports.pdf.charts import score_interval_chart, votes_to_flip_chart
 from reports.pdf.document import ClaimSection, FragilityRow
 from reports.pdf.story_common import (
     CONTENT_WIDTH,
+    count_of,
     data_table,
     facts_table,
     fmt_float,
@@ -59,7 +60,7 @@ def _describe_flip(row: FragilityRow, n_votes: int) -> str:
         else "the exact refit did <b>not</b> confirm it, so treat it as indicative only"
     )
     return (
-        f"Dropping <b>{fmt_int(row['votes_to_flip'])}</b> of the {fmt_int(n_votes)} votes "
+        f"Dropping <b>{fmt_int(row['votes_to_flip'])}</b> of the {count_of(n_votes, 'vote')} "
         f"(<b>{fmt_percent(row['fraction'])}</b>) lets <b>{challenger}</b> overtake "
         f"<b>{incumbent}</b>; {confirmation}."
     )
@@ -212,7 +213,7 @@ def _fragility_section(claim: ClaimSection) -> list[Flowable]:
             numeric_from_column=2,
         ),
         Spacer(1, 2 * mm),
-        para(f"Share is votes to flip divided by all {fmt_int(n_votes)} votes.", "small"),
+        para(f"Share is votes to flip divided by all {count_of(n_votes, 'vote')}.", "small"),
     ]
 
 
@@ -230,7 +231,7 @@ def _dropped_votes_section(claim: ClaimSection) -> list[Flowable]:
             continue
         title = (
             f"{escape(row['pair'][0])} → {escape(row['challenger'])}: "
-            f"{fmt_int(len(row['dropped_votes']))} votes"
+            f"{count_of(len(row['dropped_votes']), 'vote')}"
         )
         ids = ", ".join(str(vote) for vote in row["dropped_votes"])
         label = _row_label(row).capitalize()

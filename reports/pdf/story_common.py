@@ -6,10 +6,14 @@ markup, so a model called "<b>x</b>" prints literally instead of breaking the la
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
@@ -63,6 +67,12 @@ def fmt_int(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def count_of(number: int, singular: str, plural: str | None = None) -> str:
+    """ "1 vote", "2 votes", "1,000 votes": the number and the noun that agrees with it."""
+    noun = singular if number == 1 else (plural or f"{singular}s")
+    return f"{fmt_int(number)} {noun}"
+
+
 def fmt_percent(fraction: float | None, digits: int = 2) -> str:
     """A share in [0, 1] as a percentage."""
     return "—" if fraction is None else f"{100 * fraction:.{digits}f}%"
@@ -95,6 +105,33 @@ def cell(value: Cell, style: str = "cell") -> Flowable:
     return value if isinstance(value, Flowable) else para(value, style)
 
 
+# A table cell's left plus right padding (data_table_style).
+CELL_PADDING = 8
+SMALLEST_NUMBER_SIZE = 5.0
+
+
+# "1,200,000", "-0.3436", "16.82%", "< 0.0001", "#4,700", "4.9e-12": one token each.
+NUMBER = re.compile(r"[#<>≤≥±+\-\u2212]?\s?\d[\d,.]*(?:[eE][+\-]?\d+)?%?")
+
+
+def looks_like_number(value: Cell) -> bool:
+    return isinstance(value, str) and NUMBER.fullmatch(value) is not None
+
+
+def number_cell(value: Cell, column_width: float, *, right: bool = True) -> Flowable:
+    """A number that is never broken across lines ("1,200,0" / "00"): set on one line,
+    in a smaller size when the column is too narrow for it."""
+    if isinstance(value, Flowable):
+        return value
+    style = paragraph_styles()["cell_num" if right else "cell_num_left"]
+    natural = stringWidth(value, style.fontName, style.fontSize)
+    room = column_width - CELL_PADDING
+    if natural > room:
+        size = max(SMALLEST_NUMBER_SIZE, math.floor(2 * style.fontSize * room / natural) / 2)
+        style = ParagraphStyle(f"cell_num_{size}", parent=style, fontSize=size, leading=size + 2)
+    return Paragraph(escape(value).replace(" ", "&nbsp;"), style)
+
+
 def data_table(
     header: Sequence[str],
     rows: Sequence[Sequence[Cell]],
@@ -112,10 +149,15 @@ def data_table(
         for i, text in enumerate(header)
     ]
     body = [
-        [cell(value, "cell_num" if is_numeric(i) else "cell") for i, value in enumerate(row)]
+        [
+            number_cell(value, widths[i], right=is_numeric(i))
+            if is_numeric(i) or looks_like_number(value)
+            else cell(value)
+            for i, value in enumerate(row)
+        ]
         for row in rows
     ]
-    table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+    table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT", splitInRow=1)
     table.setStyle(data_table_style(numeric_from_column=numeric_from_column))
     return table
 
@@ -123,14 +165,16 @@ def data_table(
 def facts_table(facts: Sequence[tuple[str, Cell]], label_width: float = 42 * mm) -> Table:
     """Label/value pairs, one per line."""
     rows = [[para(label, "cell_bold"), cell(value)] for label, value in facts]
-    table = Table(rows, colWidths=[label_width, CONTENT_WIDTH - label_width], hAlign="LEFT")
+    table = Table(
+        rows, colWidths=[label_width, CONTENT_WIDTH - label_width], hAlign="LEFT", splitInRow=1
+    )
     table.setStyle(key_value_table_style())
     return table
 
 
 def note_box(flowables: list[Flowable], *, background: object = NOTE_BACKGROUND) -> Table:
     """A shaded box for instructions and caveats."""
-    table = Table([[flowables]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
+    table = Table([[flowables]], colWidths=[CONTENT_WIDTH], hAlign="LEFT", splitInRow=1)
     table.setStyle(
         [
             # Every table names its font: reportlab's default cell font is Helvetica, which

@@ -11,6 +11,7 @@ from reportlab.platypus import Flowable
 
 from reports.pdf.document import DigestSection
 from reports.pdf.story_common import (
+    count_of,
     data_table,
     fmt_int,
     fmt_percent,
@@ -26,9 +27,10 @@ def _summary(digest: DigestSection) -> list[Flowable]:
         *heading("1. The period in brief"),
         markup(
             f"From <b>{digest['period_start']}</b> to <b>{digest['period_end']}</b> the registry "
-            f"recorded <b>{len(digest['releases'])}</b> model releases, analysed "
-            f"<b>{len(digest['claims'])}</b> benchmark claims (<b>{fragile}</b> found fragile) "
-            f"and lists <b>{len(digest['incidents'])}</b> public incidents.",
+            f"recorded <b>{count_of(len(digest['releases']), 'model release')}</b>, analysed "
+            f"<b>{count_of(len(digest['claims']), 'benchmark claim')}</b> "
+            f"(<b>{fragile}</b> found fragile) and lists "
+            f"<b>{count_of(len(digest['incidents']), 'public incident')}</b>.",
             "verdict",
         ),
     ]

@@ -68,8 +68,12 @@ def paragraph_styles() -> dict[str, ParagraphStyle]:
             leading=10,
             textColor=colors.white,
         ),
+        # Numbers are never split inside a word (see story_common.number_cell).
         "cell_num": ParagraphStyle(
-            "cell_num", parent=body, fontSize=8, leading=10, alignment=TA_RIGHT
+            "cell_num", parent=body, fontSize=8, leading=10, alignment=TA_RIGHT, splitLongWords=0
+        ),
+        "cell_num_left": ParagraphStyle(
+            "cell_num_left", parent=body, fontSize=8, leading=10, splitLongWords=0
         ),
         "cell_head_num": ParagraphStyle(
             "cell_head_num",

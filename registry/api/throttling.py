@@ -1,0 +1,70 @@
+"""Request rates for the API: one budget per anonymous client and per user, and a
+tighter one for each kind of heavy work (uploads, report verification, commitment
+checks), so that a single client cannot hold the web workers.
+
+The heavy endpoints are named by URL name in one place (``HEAVY_WORK``) rather than by
+a ``throttle_scope`` on each view; a test checks that every name still resolves. Rates
+come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (environment variables, see the
+README) and are read at each request, so settings overrides apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+# URL name -> scope, for the unsafe methods only (reading a result is cheap).
+HEAVY_WORK: dict[str, str] = {
+    "votedataset-list": "uploads",
+    "benchmarkclaim-item-analyses": "uploads",
+    "cloningincident-provenance-tests": "uploads",
+    "cloningincident-query-logs": "uploads",
+    "evidence-list": "uploads",
+    "cloningincident-fingerprint-verifications": "verification",
+    "report-verify": "verification",
+    "commitment-check": "checks",
+}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class _CurrentRates:
+    """Read the rate at each request (DRF binds the rates once, at import)."""
+
+    scope: str | None
+
+    def get_rate(self) -> str | None:
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        rate: str | None = rates.get(self.scope or "")
+        return rate
+
+
+class AnonThrottle(_CurrentRates, AnonRateThrottle):
+    """Every request of an anonymous client, by IP address."""
+
+
+class UserThrottle(_CurrentRates, UserRateThrottle):
+    """Every request of a signed-in user."""
+
+
+class HeavyWorkThrottle(_CurrentRates, SimpleRateThrottle):
+    """Unsafe requests to the endpoints of ``HEAVY_WORK``: per user, else per IP."""
+
+    scope = "heavy"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        match = request.resolver_match
+        scope = HEAVY_WORK.get(match.url_name or "") if match else None
+        if scope is None or request.method in SAFE_METHODS:
+            return True
+        self.scope = scope
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        user = request.user
+        ident = str(user.pk) if user and user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

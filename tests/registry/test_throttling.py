@@ -1,0 +1,125 @@
+"""Request rates: anonymous clients and users each have a budget, uploads,
+verification and checks a tighter one, and the admin sign-in a limit on failures.
+Beyond a budget the API answers 429 in its error format, with Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import get_resolver
+
+from registry.api.throttling import HEAVY_WORK
+from registry.models import Commitment
+from tests.factories import OrganizationFactory
+from tests.registry.api_records import API, client_for
+
+pytestmark = pytest.mark.django_db
+
+RATES = {"anon": "1000/min", "user": "1000/min", "uploads": "2/hour", "verification": "2/min"}
+
+
+@pytest.fixture
+def counting_cache(settings: Any) -> Iterator[None]:
+    """The tests' cache counts nothing; these tests need one that does."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def with_rates(settings: Any, **rates: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**RATES, "checks": "2/min", **rates},
+    }
+
+
+def test_an_anonymous_client_beyond_its_budget_gets_429(
+    counting_cache: None, settings: Any
+) -> None:
+    with_rates(settings, anon="3/min")
+    client = Client()
+    statuses = [client.get(f"{API}/organizations/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = client.get(f"{API}/organizations/")
+    assert "throttled" in refused.json()["detail"]
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_each_user_has_a_budget_of_their_own(
+    counting_cache: None, settings: Any, alice: User, vera: User
+) -> None:
+    with_rates(settings, user="2/min")
+    as_alice, as_vera = client_for(alice), client_for(vera)
+    assert [as_alice.get(f"{API}/organizations/").status_code for _ in range(3)] == [200, 200, 429]
+    assert as_vera.get(f"{API}/organizations/").status_code == 200
+
+
+def check(client: Client, commitment: Commitment) -> int:
+    material = SimpleUploadedFile("material", b"anything")
+    status: int = client.post(
+        f"{API}/commitments/{commitment.pk}/check/", {"file": material}
+    ).status_code
+    return status
+
+
+def test_commitment_checks_have_a_tighter_budget_than_reads(
+    counting_cache: None, settings: Any
+) -> None:
+    with_rates(settings, checks="2/min")
+    commitment = Commitment.objects.create(
+        organization=OrganizationFactory(), kind="prompt_set", sha256="a" * 64
+    )
+    client = Client()
+    assert [check(client, commitment) for _ in range(3)] == [200, 200, 429]
+    # Reads are not work of that kind.
+    assert client.get(f"{API}/commitments/{commitment.pk}/").status_code == 200
+
+
+def test_report_verification_has_its_own_budget(counting_cache: None, settings: Any) -> None:
+    with_rates(settings, verification="1/min")
+    client = Client()
+    upload = {"file": SimpleUploadedFile("r.pdf", b"%PDF-1.7 not really")}
+    first = client.post(f"{API}/reports/verify/", upload)
+    assert first.status_code != 429
+    again = client.post(f"{API}/reports/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")})
+    assert again.status_code == 429
+
+
+def test_every_heavy_endpoint_named_for_throttling_exists() -> None:
+    names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
+    assert set(HEAVY_WORK) <= names
+
+
+def sign_in(client: Client, username: str, password: str) -> int:
+    status: int = client.post(
+        "/admin/login/", {"username": username, "password": password}
+    ).status_code
+    return status
+
+
+def test_admin_sign_in_is_refused_after_repeated_failures(
+    counting_cache: None, settings: Any, adam: User
+) -> None:
+    settings.ADMIN_LOGIN_FAILURES = 3
+    adam.set_password("correct horse battery staple")
+    adam.save()
+    client = Client()
+    assert [sign_in(client, "adam", "guess") for _ in range(3)] == [200, 200, 200]
+    # Even the right password waits for the window now.
+    assert sign_in(client, "adam", "correct horse battery staple") == 429
+    # Another account from the same address is not locked by adam's failures.
+    assert sign_in(Client(), "alice", "guess") == 200
+
+
+def test_admin_sign_in_still_works_below_the_limit(counting_cache: None, adam: User) -> None:
+    adam.set_password("correct horse battery staple")
+    adam.save()
+    assert sign_in(Client(), "adam", "guess") == 200
+    assert sign_in(Client(), "adam", "correct horse battery staple") == 302
