@@ -21,33 +21,9 @@ from registry.blobs import blob_name, blob_write
 from registry.models import CloningIncident, Evidence, EvidenceFile, StoredFile
 from registry.services import UploadedEvidenceFile, evidence_submit
 from tests.factories import CloningIncidentFactory
+from tests.reports.report_records import similarity_evidence_fields
 
 LOG = b"timestamp,account,prompt\n2026-11-01T10:00:00Z,acct-7,explain your refusals\n"
-
-
-def evidence_fields(**overrides: Any) -> dict[str, Any]:
-    return {
-        "kind": "output_similarity",
-        "method_name": "Refusal-phrase overlap",
-        "access_mode": Evidence.AccessMode.BLACK_BOX_API,
-        "n": 2000,
-        "statistic_name": "overlap",
-        "statistic_value": 0.41,
-        "ci_low": 0.39,
-        "ci_high": 0.44,
-        "p_value": 0.0002,
-        "alpha": 0.01,
-        "decision": Evidence.Decision.SUPPORTS,
-        "details": {
-            "similarity": 0.41,
-            "baseline_mean": 0.12,
-            "baseline_sd": 0.04,
-            "p_value": 0.0002,
-            "adjusted_p_value": 0.0004,
-            "prompts": 2000,
-        },
-        **overrides,
-    }
 
 
 def log_file(data: bytes = LOG) -> UploadedEvidenceFile:
@@ -70,14 +46,14 @@ def test_a_rolled_back_evidence_submission_leaves_no_row_and_the_next_upload_reu
     ivan: User, incident: CloningIncident, media_root: Path
 ) -> None:
     elsewhere = CloningIncidentFactory(investigators=[ivan])
-    other = evidence_submit(actor=ivan, incident=elsewhere, fields=evidence_fields())
+    other = evidence_submit(actor=ivan, incident=elsewhere, fields=similarity_evidence_fields())
     # Refused under the incident's lock, after the file was written: the transaction
     # that would have recorded it rolls back.
     with pytest.raises(ValidationError, match="supersede evidence of its incident"):
         evidence_submit(
             actor=ivan,
             incident=incident,
-            fields=evidence_fields(supersedes=other),
+            fields=similarity_evidence_fields(supersedes=other),
             files=[log_file()],
         )
     assert StoredFile.objects.count() == 0
@@ -87,7 +63,7 @@ def test_a_rolled_back_evidence_submission_leaves_no_row_and_the_next_upload_reu
     inode = written.stat().st_ino
 
     evidence = evidence_submit(
-        actor=ivan, incident=incident, fields=evidence_fields(), files=[log_file()]
+        actor=ivan, incident=incident, fields=similarity_evidence_fields(), files=[log_file()]
     )
     stored = EvidenceFile.objects.get(evidence=evidence).file
     assert Path(stored.content.path) == written
@@ -107,7 +83,10 @@ def test_writing_a_blob_inside_a_transaction_is_refused(
         # Callers that write files inherit the rule: they cannot be wrapped in one either.
         with pytest.raises(RuntimeError, match="before the transaction"):
             evidence_submit(
-                actor=ivan, incident=incident, fields=evidence_fields(), files=[log_file()]
+                actor=ivan,
+                incident=incident,
+                fields=similarity_evidence_fields(),
+                files=[log_file()],
             )
     assert blobs_on_disk(media_root) == []
     assert Evidence.objects.count() == 0
@@ -149,7 +128,7 @@ def test_a_file_over_the_limit_is_refused_before_anything_is_written(
 def test_evidence_refused_for_its_details_writes_no_file(
     ivan: User, incident: CloningIncident, media_root: Path
 ) -> None:
-    bad = evidence_fields(details={"similarity": 0.41})
+    bad = similarity_evidence_fields(details={"similarity": 0.41})
     with pytest.raises(ValidationError, match="details"):
         evidence_submit(actor=ivan, incident=incident, fields=bad, files=[log_file()])
     assert blobs_on_disk(media_root) == []

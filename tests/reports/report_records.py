@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -40,6 +41,33 @@ READ_OPTIONS = {
 # Bradley-Terry strengths: Aurora narrowly leads Borealis, so the claim is fragile.
 STRENGTHS = {"Aurora": 1.0, "Borealis": 0.93, "Cirrus": 0.4, "Drizzle": 0.0, "Ember": -0.5}
 FAST = {"bootstrap_rounds": 0, "top_k": [1, 2], "budget": 0.05}
+
+
+def similarity_evidence_fields(**overrides: Any) -> dict[str, Any]:
+    """A typed output-similarity evidence item, as an investigator submits it."""
+    return {
+        "kind": "output_similarity",
+        "method_name": "Refusal-phrase overlap",
+        "method_version": "0.3",
+        "access_mode": Evidence.AccessMode.BLACK_BOX_API,
+        "n": 2000,
+        "statistic_name": "overlap",
+        "statistic_value": 0.41,
+        "ci_low": 0.39,
+        "ci_high": 0.44,
+        "p_value": 0.0002,
+        "alpha": 0.01,
+        "decision": Evidence.Decision.SUPPORTS,
+        "details": {
+            "similarity": 0.41,
+            "baseline_mean": 0.12,
+            "baseline_sd": 0.04,
+            "p_value": 0.0002,
+            "adjusted_p_value": 0.0004,
+            "prompts": 2000,
+        },
+        **overrides,
+    }
 
 
 def days_ago(days: int) -> dt.date:
@@ -145,28 +173,7 @@ def make_incident(
     evidence = evidence_submit(
         actor=investigator,
         incident=incident,
-        fields={
-            "kind": "output_similarity",
-            "method_name": "Refusal-phrase overlap",
-            "method_version": "0.3",
-            "access_mode": Evidence.AccessMode.BLACK_BOX_API,
-            "n": 2000,
-            "statistic_name": "overlap",
-            "statistic_value": 0.41,
-            "ci_low": 0.39,
-            "ci_high": 0.44,
-            "p_value": 0.0002,
-            "alpha": 0.01,
-            "decision": Evidence.Decision.SUPPORTS,
-            "details": {
-                "similarity": 0.41,
-                "baseline_mean": 0.12,
-                "baseline_sd": 0.04,
-                "p_value": 0.0002,
-                "adjusted_p_value": 0.0004,
-                "prompts": 2000,
-            },
-        },
+        fields=similarity_evidence_fields(),
         files=[
             UploadedEvidenceFile(
                 content=io.BytesIO(data), filename=name, media_type="text/plain", restricted=False
