@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from registry import queue
 from registry.datasets import read_dataset_votes
 from registry.errors import ConflictError
 from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
@@ -81,8 +82,6 @@ def analysis_request(
 ) -> FragilityAnalysis:
     """Record a pending analysis of ``dataset`` (a claim's own dataset when ``claim`` is
     given) and queue it once the transaction commits."""
-    from registry.tasks import run_fragility_analysis
-
     require_role(actor, ANALYST, doing="request fragility analyses")
     if claim is not None:
         if claim.dataset is None:
@@ -106,7 +105,7 @@ def analysis_request(
         ledger_append(instance=analysis, action="request", actor=actor, scope=PUBLIC)
         if claim is not None and claim.status == BenchmarkClaim.Status.RECORDED:
             _set_claim_status(claim, BenchmarkClaim.Status.UNDER_ANALYSIS, actor)
-        transaction.on_commit(lambda: run_fragility_analysis.delay(analysis.pk))
+        transaction.on_commit(lambda: _publish(analysis.pk))
     return analysis
 
 
@@ -222,9 +221,15 @@ def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[st
     return {"answerable": True, "model": model, "holds_on_full_data": holds, **row}
 
 
+# The task that runs an analysis (registry/tasks.py), by its registered name.
+ANALYSIS_TASK = "registry.tasks.run_fragility_analysis"
+
+
+def _publish(analysis_id: int) -> None:
+    queue.job_publish(ANALYSIS_TASK, analysis_id)
+
+
 def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     """Put analyses whose worker died (or whose message was lost) back in the queue;
     after ``MAX_ATTEMPTS`` the analysis fails instead of looping."""
-    from registry.tasks import run_fragility_analysis
-
-    return ANALYSIS_JOBS.requeue_stale(older_than=older_than, enqueue=run_fragility_analysis.delay)
+    return ANALYSIS_JOBS.requeue_stale(older_than=older_than, enqueue=_publish)

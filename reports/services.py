@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from registry import queue
 from registry.errors import ConflictError
 from registry.jobs import (
     DATABASE_TRANSIENT_ERRORS,
@@ -237,8 +238,6 @@ def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) 
     claim without a finished analysis and ``ValidationError`` when the subject does not
     fit the kind.
     """
-    from reports.tasks import build_report
-
     require(
         report_may_request(actor, kind=kind, subject=subject),
         "Analysts request claim reports and digests; an incident's handlers its report.",
@@ -250,7 +249,7 @@ def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) 
         report.full_clean()
         report.save()
         ledger_append(instance=report, action="request", actor=actor, scope=report_scope(report))
-        transaction.on_commit(lambda: build_report.delay(report.pk))
+        transaction.on_commit(lambda: _publish(report.pk))
     return report
 
 
@@ -358,6 +357,14 @@ def report_produce(*, report_id: int, attempt: int) -> None:
     REPORT_JOBS.produce(report_id, attempt)
 
 
+# The task that builds a report (reports/tasks.py), by its registered name.
+REPORT_TASK = "reports.tasks.build_report"
+
+
+def _publish(report_id: int) -> None:
+    queue.job_publish(REPORT_TASK, report_id)
+
+
 def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     """Put reports whose worker died (or whose message was lost) back in the queue.
 
@@ -365,9 +372,7 @@ def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     PENDING row that old lost its message (the filesystem transport cannot redeliver).
     After ``MAX_ATTEMPTS`` the report fails instead of looping.
     """
-    from reports.tasks import build_report
-
-    return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=build_report.delay)
+    return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=_publish)
 
 
 # --- later versions: countersignatures and renewed archive timestamps ----------------------

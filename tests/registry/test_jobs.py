@@ -22,8 +22,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 import registry.analyses
 import registry.jobs
-import registry.tasks
-import reports.tasks
+import registry.queue
 from config.celery import app as celery_app
 from registry.analyses import analysis_request, analysis_run
 from registry.blobs import blob_write
@@ -110,18 +109,11 @@ def kind(request: pytest.FixtureRequest, alice: Any, ivan: Any, signing: None) -
     return analysis_kind(alice) if request.param == "analysis" else report_kind(ivan)
 
 
-class _Unsent:
-    """Stands in for a job's task: the test runs the job itself."""
-
-    def delay(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def requested(kind: JobKind, monkeypatch: pytest.MonkeyPatch) -> int:
     """A job requested by the real request path; its task is not sent."""
-    monkeypatch.setattr(registry.tasks, "run_fragility_analysis", _Unsent())
-    monkeypatch.setattr(reports.tasks, "build_report", _Unsent())
+    # The test runs the job itself: nothing is published to a worker.
+    monkeypatch.setattr(registry.queue, "job_publish", lambda *args: None)
     return kind.request()
 
 
@@ -258,7 +250,7 @@ def test_a_broken_connection_is_replaced_before_the_job_is_handed_back(
 def test_a_nul_in_a_model_name_fails_the_analysis_naming_the_problem(
     alice: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(registry.tasks, "run_fragility_analysis", _Unsent())
+    monkeypatch.setattr(registry.queue, "job_publish", lambda *args: None)
     # The engine ranks "Aur\x00ora"; the results cannot be stored as PostgreSQL JSON.
     raw = vote_csv(n_votes=200).replace(b"Aurora", b"Aur\x00ora")
     analysis = analysis_request(actor=alice, dataset=stored_dataset(raw), parameters=FAST)

@@ -39,19 +39,24 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-import registry.tasks
-import reports.tasks
-from registry.analyses import analysis_request, analysis_run
+import registry.queue
+from registry.analyses import ANALYSIS_TASK, analysis_request, analysis_run
 from registry.models import FragilityAnalysis, LedgerEntry
 from registry.transparency import ensure_dev_log_key
 from reports.models import Report
 from reports.pdf.devca import DevPki
-from reports.services import ReportSubject, report_request, report_verify, reports_requeue_stuck
+from reports.services import (
+    REPORT_TASK,
+    ReportSubject,
+    report_request,
+    report_verify,
+    reports_requeue_stuck,
+)
 from tests.reports.report_records import FAST, make_claim, make_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("report_settings")]
 
-BUILD_REPORT = "reports.tasks.build_report"
+BUILD_REPORT = REPORT_TASK
 # Generous: a worker process needs a few seconds to start on a loaded 2-core machine.
 STEP_TIMEOUT = 60.0
 
@@ -296,13 +301,17 @@ def _wait_until(
         time.sleep(0.05)
 
 
+def route_jobs(monkeypatch: pytest.MonkeyPatch, *tasks: QueuedTask) -> None:
+    """Publish each job the services publish through the stand-in of its task."""
+    by_name = {task.name: task for task in tasks}
+    monkeypatch.setattr(
+        registry.queue, "job_publish", lambda name, *args: by_name[name].delay(*args)
+    )
+
+
 def _analysed_claim(alice: Any, monkeypatch: pytest.MonkeyPatch) -> FragilityAnalysis:
     """A claim with a finished analysis, run here: the analysis task is not sent."""
-    monkeypatch.setattr(
-        registry.tasks,
-        "run_fragility_analysis",
-        QueuedTask("registry.tasks.run_fragility_analysis", None, ""),
-    )
+    route_jobs(monkeypatch, QueuedTask(ANALYSIS_TASK, None, ""))
     claim = make_claim(alice, make_dataset(alice))
     assert claim.dataset is not None
     analysis = analysis_request(actor=alice, dataset=claim.dataset, claim=claim, parameters=FAST)
@@ -329,7 +338,7 @@ def test_a_worker_killed_while_signing_leaves_a_report_the_sweep_completes_with_
     sender, broker_url, queue, var_dir = sender_and_queue
     analysis = _analysed_claim(alice, monkeypatch)
     build_report = QueuedTask(BUILD_REPORT, sender, queue)
-    monkeypatch.setattr(reports.tasks, "build_report", build_report)
+    route_jobs(monkeypatch, build_report)
 
     with HangingTimestampAuthority() as tsa:
         # Attempt 1: queued on commit by the real request path; the worker signs at B-T
