@@ -10,9 +10,6 @@ the standard library's, so the signer under test talks to it exactly as to a rea
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 
 from asn1crypto import keys, tsp
 from asn1crypto import x509 as asn1_x509
@@ -21,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.timestamps import DummyTimeStamper
+
+from tests.reports.loopback import LoopbackServer, QuietHandler
 
 TSA_ROOT_NAME = "TEST TSA ROOT - NOT TRUSTED"
 TSA_NAME = "TEST TIMESTAMP AUTHORITY - NOT TRUSTED"
@@ -62,7 +61,7 @@ def _issue(
     return builder.sign(signing_key, hashes.SHA256())
 
 
-class LoopbackTsa:
+class LoopbackTsa(LoopbackServer):
     """An RFC 3161 TSA on an ephemeral loopback port; use as a context manager.
 
     ``days`` is how long its TSA certificate is valid (its root lives at least 25 years,
@@ -76,7 +75,7 @@ class LoopbackTsa:
     def __init__(self, *, days: int = 2, publish_crl: bool = True) -> None:
         # Bound first: the TSA certificate names this server's CRL, which long-term
         # validation needs once the certificate has expired.
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        super().__init__()
         # A name of its own, so that two authorities in one test are never confused.
         root_name = f"{TSA_ROOT_NAME} {x509.random_serial_number() % 10**6}"
         root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -113,51 +112,24 @@ class LoopbackTsa:
             tsa_key=keys.PrivateKeyInfo.load(der_key),
         )
         self.requests_served = 0
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         """The URL to give the signer as REPORT_TSA_URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/tsa"
+        return f"{self.base_url}/tsa"
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[QuietHandler]:
         authority = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/pkix-crl")
-                self.send_header("Content-Length", str(len(authority.crl)))
-                self.end_headers()
-                self.wfile.write(authority.crl)
+                self.reply(authority.crl, "application/pkix-crl")
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = tsp.TimeStampReq.load(self.rfile.read(length))
                 reply = authority.stamper.request_tsa_response(request).dump()
                 authority.requests_served += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/timestamp-reply")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Keep test output quiet."""
+                self.reply(reply, "application/timestamp-reply")
 
         return Handler
-
-    def __enter__(self) -> LoopbackTsa:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
