@@ -46,7 +46,13 @@ class AnonThrottle(_CurrentRates, AnonRateThrottle):
 
 
 class UserThrottle(_CurrentRates, UserRateThrottle):
-    """Every request of a signed-in user."""
+    """Every request of a signed-in user. Anonymous requests are the anonymous budget's
+    alone: DRF's user throttle would count them by address too, under the user rate."""
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None  # DRF: no key, no throttling by this class
+        return super().get_cache_key(request, view)
 
 
 class HeavyWorkThrottle(_CurrentRates, SimpleRateThrottle):

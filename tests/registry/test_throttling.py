@@ -52,6 +52,17 @@ def test_an_anonymous_client_beyond_its_budget_gets_429(
     assert int(refused.headers["Retry-After"]) > 0
 
 
+def test_anonymous_requests_count_against_the_anonymous_budget_only(
+    counting_cache: None, settings: Any
+) -> None:
+    """An operator who raises the anonymous rate above the users' gets it: anonymous
+    requests were also counted, by address, under the (lower) user rate."""
+    with_rates(settings, anon="5/min", user="2/min")
+    client = Client()
+    statuses = [client.get(f"{API}/organizations/").status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+
+
 def test_each_user_has_a_budget_of_their_own(
     counting_cache: None, settings: Any, alice: User, vera: User
 ) -> None:
