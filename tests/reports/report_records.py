@@ -31,6 +31,8 @@ from registry.services import (
     evidence_submit,
     incident_create,
 )
+from reports.models import Report
+from reports.services import ReportSubject, report_request, report_run
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, ModelReleaseFactory
 
 READ_OPTIONS = {
@@ -182,3 +184,18 @@ def make_incident(
         ],
     )
     return IncidentRecords(incident=incident, evidence=evidence, file_bytes=files)
+
+
+def incident_report(investigator: User, capture: Any, *, build: bool = True) -> Report:
+    """A report on a new incident, requested through the service with its task not sent
+    (``capture`` is pytest-django's ``django_capture_on_commit_callbacks``), then built
+    here unless ``build`` is false."""
+    incident = make_incident(investigator).incident
+    with capture(execute=False):
+        report = report_request(
+            actor=investigator, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
+        )
+    if build:
+        report_run(report_id=report.pk)
+        report.refresh_from_db()
+    return report

@@ -21,16 +21,13 @@ from registry.permissions_setup import ensure_role_groups
 from reports.models import Report, ReportVersion
 from reports.pdf.devca import COUNTERSIGNER_COMMON_NAME
 from reports.services import (
-    ReportSubject,
     report_countersign,
-    report_request,
-    report_run,
     report_signer,
     report_verify,
     reports_renew_timestamps,
 )
 from tests.factories import UserFactory
-from tests.reports.report_records import make_incident
+from tests.reports.report_records import incident_report
 from tests.reports.tsa_server import LoopbackTsa
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("report_settings")]
@@ -46,13 +43,7 @@ def sam(db: None) -> User:
 
 @pytest.fixture
 def issued(ivan: Any, django_capture_on_commit_callbacks: Any) -> Report:
-    incident = make_incident(ivan).incident
-    with django_capture_on_commit_callbacks(execute=False):
-        report = report_request(
-            actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
-        )
-    report_run(report_id=report.pk)
-    report.refresh_from_db()
+    report = incident_report(ivan, django_capture_on_commit_callbacks)
     return report
 
 
@@ -101,11 +92,7 @@ def test_the_api_countersigns_for_the_standards_body_only(
 def test_a_report_not_yet_done_cannot_be_countersigned(
     api: Any, sam: User, ivan: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    incident = make_incident(ivan).incident
-    with django_capture_on_commit_callbacks(execute=False):
-        pending = report_request(
-            actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
-        )
+    pending = incident_report(ivan, django_capture_on_commit_callbacks, build=False)
     response = api(sam).post(f"/api/v1/reports/{pending.pk}/countersign/")
     assert response.status_code == 409
     assert not ReportVersion.objects.filter(report=pending).exists()
@@ -134,13 +121,7 @@ def test_archive_timestamps_are_renewed_within_the_window_only(
         roots.write_bytes(dev_pki.ca_cert_file.read_bytes() + tsa.root_pem)
         settings.REPORT_TRUST_ROOTS_FILE = str(roots)
         report_signer.cache_clear()
-        incident = make_incident(ivan).incident
-        with django_capture_on_commit_callbacks(execute=False):
-            report = report_request(
-                actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
-            )
-        report_run(report_id=report.pk)
-        report.refresh_from_db()
+        report = incident_report(ivan, django_capture_on_commit_callbacks)
         assert report.signature_level == "B-LTA"
         expires = report.timestamp_expires_at
         assert expires is not None

@@ -20,9 +20,8 @@ from reports import services
 from reports.documents import build_document
 from reports.models import Report
 from reports.pdf.render import render_pdf
-from reports.services import ReportSubject, report_request, report_run
 from tests.registry.test_ledger import make_org
-from tests.reports.report_records import make_incident
+from tests.reports.report_records import incident_report
 from tests.tlog.rewrites import rewind_ledger, truncate_ledger
 
 pytestmark = pytest.mark.usefixtures("report_settings")
@@ -35,13 +34,7 @@ def _quiet_pyhanko(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def build_report(ivan: Any, capture: Any) -> Report:
-    incident = make_incident(ivan).incident
-    with capture(execute=False):
-        report = report_request(
-            actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
-        )
-    report_run(report_id=report.pk)
-    report.refresh_from_db()
+    report = incident_report(ivan, capture)
     assert report.status == "done", report.error
     return report
 

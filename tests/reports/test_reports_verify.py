@@ -19,8 +19,8 @@ from reports import services
 from reports.documents import build_document
 from reports.models import Report
 from reports.pdf.render import render_pdf
-from reports.services import ReportSubject, report_request, report_run, report_verify
-from tests.reports.report_records import make_incident
+from reports.services import report_verify
+from tests.reports.report_records import incident_report
 from tests.reports.tsa_server import LoopbackTsa
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("report_settings")]
@@ -45,13 +45,7 @@ def _quiet_pyhanko(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture
 def report(ivan: Any, django_capture_on_commit_callbacks: Any) -> Report:
-    incident = make_incident(ivan).incident
-    with django_capture_on_commit_callbacks(execute=False):
-        report = report_request(
-            actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
-        )
-    report_run(report_id=report.pk)
-    report.refresh_from_db()
+    report = incident_report(ivan, django_capture_on_commit_callbacks)
     assert report.status == "done", report.error
     return report
 
@@ -179,13 +173,7 @@ def test_with_a_timestamp_authority_reports_are_timestamped_and_verify(
         roots.write_bytes(dev_pki.ca_cert_file.read_bytes() + tsa.root_pem)
         settings.REPORT_TRUST_ROOTS_FILE = str(roots)
         services.report_signer.cache_clear()
-        incident = make_incident(ivan).incident
-        with django_capture_on_commit_callbacks(execute=False):
-            report = report_request(
-                actor=ivan, kind=Report.Kind.INCIDENT, subject=ReportSubject(incident=incident)
-            )
-        report_run(report_id=report.pk)
-        report.refresh_from_db()
+        report = incident_report(ivan, django_capture_on_commit_callbacks)
         assert tsa.requests_served >= 1 + document_timestamps
         result = report_verify(Path(report.file.path).read_bytes())
     assert (report.status, report.signature_level) == ("done", level)
