@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from registry import queue
 from registry.datasets import read_dataset_votes
 from registry.errors import ConflictError
 from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
@@ -105,7 +103,7 @@ def analysis_request(
         ledger_append(instance=analysis, action="request", actor=actor, scope=PUBLIC)
         if claim is not None and claim.status == BenchmarkClaim.Status.RECORDED:
             _set_claim_status(claim, BenchmarkClaim.Status.UNDER_ANALYSIS, actor)
-        transaction.on_commit(lambda: _publish(analysis.pk))
+        ANALYSIS_JOBS.publish_on_commit(analysis.pk)
     return analysis
 
 
@@ -146,6 +144,9 @@ def _record(analysis: FragilityAnalysis, outcome: AnalysisOutcome) -> None:
         _set_claim_status(claim, BenchmarkClaim.Status.ANALYSED, None)
 
 
+# The task that runs an analysis (registry/tasks.py), by its registered name.
+ANALYSIS_TASK = "registry.tasks.run_fragility_analysis"
+
 ANALYSIS_JOBS = JobRunner(
     model=FragilityAnalysis,
     statuses=JobStatuses(
@@ -154,6 +155,7 @@ ANALYSIS_JOBS = JobRunner(
         done=FragilityAnalysis.Status.DONE,
         failed=FragilityAnalysis.Status.FAILED,
     ),
+    task=ANALYSIS_TASK,
     compute=_compute,
     record=_record,
     scope=lambda analysis: PUBLIC,
@@ -221,15 +223,7 @@ def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[st
     return {"answerable": True, "model": model, "holds_on_full_data": holds, **row}
 
 
-# The task that runs an analysis (registry/tasks.py), by its registered name.
-ANALYSIS_TASK = "registry.tasks.run_fragility_analysis"
-
-
-def _publish(analysis_id: int) -> None:
-    queue.job_publish(ANALYSIS_TASK, analysis_id)
-
-
 def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     """Put analyses whose worker died (or whose message was lost) back in the queue;
     after ``MAX_ATTEMPTS`` the analysis fails instead of looping."""
-    return ANALYSIS_JOBS.requeue_stale(older_than=older_than, enqueue=_publish)
+    return ANALYSIS_JOBS.requeue_stale(older_than=older_than, enqueue=ANALYSIS_JOBS.publish)

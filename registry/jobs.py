@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, connections, models, router
+from django.db import InterfaceError, OperationalError, connections, models, router, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from registry import queue
 from registry.ledger import LedgerScope, ledger_append
+from registry.models import JobRow
 from registry.services._base import writing
 
 logger = logging.getLogger(__name__)
@@ -170,8 +172,9 @@ class JobRunner[R]:
     def __init__(
         self,
         *,
-        model: type[models.Model],
+        model: type[JobRow],
         statuses: JobStatuses,
+        task: str,
         compute: Callable[[JobAttempt], R],
         record: Callable[[Any, R], None],
         scope: Callable[[Any], LedgerScope],
@@ -181,6 +184,7 @@ class JobRunner[R]:
     ) -> None:
         self.model = model
         self.statuses = statuses
+        self.task = task
         self.compute = compute
         self.record = record
         self.scope = scope
@@ -188,6 +192,15 @@ class JobRunner[R]:
         self.discard = discard
         self.claimed_progress = claimed_progress
         self.label = model._meta.verbose_name
+
+    def publish_on_commit(self, pk: int) -> None:
+        """Publish the row ``pk`` (created in the caller's writing transaction) to the
+        workers once that transaction commits."""
+        transaction.on_commit(lambda: self.publish(pk))
+
+    def publish(self, pk: int) -> None:
+        """Send the task that runs the row ``pk`` to the workers."""
+        queue.job_publish(self.task, pk)
 
     def claim(self, pk: int) -> int | None:
         """Take a pending row for this worker: its attempt number, or None if not ours."""

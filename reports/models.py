@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from registry.models import BenchmarkClaim, CloningIncident, FragilityAnalysis
+from registry.models import BenchmarkClaim, CloningIncident, FragilityAnalysis, JobRow
 
 
 def _report_path(instance: Report, filename: str) -> str:
@@ -15,7 +15,7 @@ def _report_path(instance: Report, filename: str) -> str:
     return f"reports/{instance.sha256}.pdf"
 
 
-class Report(models.Model):
+class Report(JobRow):
     """A *report* is a PAdES-signed PDF the registry issues about one subject: a
     benchmark claim (with the fragility analysis it rests on), a cloning incident, or a
     digest of a period. The row is also the job that builds it: PENDING -> RENDERING ->
@@ -55,9 +55,6 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     file = models.FileField(upload_to=_report_path, max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
@@ -76,14 +73,10 @@ class Report(models.Model):
     ledger_seq = models.PositiveBigIntegerField(null=True, blank=True)
     ledger_hash = models.CharField(max_length=64, blank=True)
     manifest = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(JobRow.Meta):
         constraints = [
-            models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_percent"),
+            *JobRow.Meta.constraints,
             models.CheckConstraint(
                 condition=~Q(kind="claim")
                 | Q(claim__isnull=False, analysis__isnull=False, incident__isnull=True),

@@ -25,11 +25,9 @@ from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
-from django.db import transaction
 from django.utils import timezone
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
-from registry import queue
 from registry.errors import ConflictError
 from registry.jobs import (
     DATABASE_TRANSIENT_ERRORS,
@@ -249,7 +247,7 @@ def report_request(*, actor: AnyUser | None, kind: str, subject: ReportSubject) 
         report.full_clean()
         report.save()
         ledger_append(instance=report, action="request", actor=actor, scope=report_scope(report))
-        transaction.on_commit(lambda: _publish(report.pk))
+        REPORT_JOBS.publish_on_commit(report.pk)
     return report
 
 
@@ -321,6 +319,9 @@ def _discard(signed: SignedReport) -> None:
     _report_storage().delete(signed.name)  # never leave a file no row points to
 
 
+# The task that builds a report (reports/tasks.py), by its registered name.
+REPORT_TASK = "reports.tasks.build_report"
+
 REPORT_JOBS = JobRunner(
     model=Report,
     statuses=JobStatuses(
@@ -329,6 +330,7 @@ REPORT_JOBS = JobRunner(
         done=Report.Status.DONE,
         failed=Report.Status.FAILED,
     ),
+    task=REPORT_TASK,
     compute=_build,
     record=_record,
     scope=report_scope,
@@ -357,14 +359,6 @@ def report_produce(*, report_id: int, attempt: int) -> None:
     REPORT_JOBS.produce(report_id, attempt)
 
 
-# The task that builds a report (reports/tasks.py), by its registered name.
-REPORT_TASK = "reports.tasks.build_report"
-
-
-def _publish(report_id: int) -> None:
-    queue.job_publish(REPORT_TASK, report_id)
-
-
 def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     """Put reports whose worker died (or whose message was lost) back in the queue.
 
@@ -372,7 +366,7 @@ def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
     PENDING row that old lost its message (the filesystem transport cannot redeliver).
     After ``MAX_ATTEMPTS`` the report fails instead of looping.
     """
-    return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=_publish)
+    return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=REPORT_JOBS.publish)
 
 
 # --- later versions: countersignatures and renewed archive timestamps ----------------------

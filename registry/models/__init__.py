@@ -17,6 +17,7 @@ from registry.models.incidents import (
     RightOfReply,
     evidence_kind_choices,
 )
+from registry.models.jobs import JobRow
 from registry.models.ledger import LedgerEntry
 from registry.models.records import (
     Benchmark,
@@ -44,6 +45,7 @@ __all__ = [
     "FragilityAnalysis",
     "IncidentDecision",
     "ItemScoreAnalysis",
+    "JobRow",
     "LedgerEntry",
     "ModelArtifact",
     "ModelLineage",

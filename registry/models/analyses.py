@@ -7,15 +7,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from registry.models.jobs import JobRow
 from registry.models.records import BenchmarkClaim, StoredFile, VoteDataset
 from registry.validators import validate_sha256
 
 
-class FragilityAnalysis(models.Model):
+class FragilityAnalysis(JobRow):
     """A *fragility analysis* is one run of the fragility engine on a vote dataset:
     the Bradley-Terry leaderboard with intervals and, for the top-k sets, every
     adjacent pair and (when it answers a claim) the claim itself, the fewest votes
-    found whose removal changes it, each verified by an exact refit."""
+    found whose removal changes it, each verified by an exact refit. The row is also the
+    job that computes it: PENDING -> RUNNING -> DONE or FAILED."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -32,29 +34,17 @@ class FragilityAnalysis(models.Model):
         blank=True,
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
     parameters = models.JSONField(default=dict, blank=True)
     input_sha256 = models.CharField(max_length=64, validators=[validate_sha256])
     engine_version = models.CharField(max_length=20, blank=True)
     results = models.JSONField(null=True, blank=True)
     claim_answer = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(JobRow.Meta):
         verbose_name_plural = "fragility analyses"
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(progress__lte=100), name="fragilityanalysis_progress_percent"
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"Analysis {self.pk} of {self.dataset}"
