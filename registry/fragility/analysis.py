@@ -46,7 +46,7 @@ from registry.fragility.votes import (
 
 # 1.1.0: self-comparisons and exact duplicates are excluded and reported, not refused; models
 # without votes are reported; the random-drop baseline draws votes directly.
-ENGINE_VERSION = "1.1.0"
+ENGINE_VERSION = "1.2.0"
 Progress = Callable[[int], None]
 WINNER_LABELS = ("model_a", "model_b", "tie")
 
@@ -358,6 +358,7 @@ def _score_rows(
     if bootstrap is not None:
         boot_low, boot_high = to_elo(bootstrap.scores.low), to_elo(bootstrap.scores.high)
     problem = set(arena.existence.problem_models)
+    votes = arena.comparisons.votes_per_model()
     rows = []
     for model in arena.order.tolist():
         row: dict[str, object] = {
@@ -368,6 +369,7 @@ def _score_rows(
             "ci_high": _number(elo_high[model]),
             "rank": int(ranks[model]),
             "rank_ub": int(rank_ub[model]),
+            "votes": int(np.rint(votes[model])),
             "ridge_dependent": model in problem,
         }
         if bootstrap is not None:

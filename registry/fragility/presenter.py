@@ -103,3 +103,67 @@ def score_rows(scores: Sequence[ScoreRow | Mapping[str, Any]]) -> list[dict[str,
         }
         for row in scores
     ]
+
+
+def interval_offsets(row: ScoreRow | Mapping[str, Any], *, digits: int = 1) -> str:
+    """The 95% interval as LMArena prints it, relative to the score: "+4.1/-3.9"."""
+    elo, low, high = row.get("elo"), row.get("ci_low"), row.get("ci_high")
+    if elo is None or low is None or high is None:
+        return NOT_AVAILABLE
+    return f"+{high - elo:.{digits}f}/\u2212{elo - low:.{digits}f}"  # a real minus sign
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One model in the leaderboard, with the search for its pair with the model below."""
+
+    rank: int
+    rank_ub: int
+    model: str
+    elo: float | None
+    interval: str
+    interval_text: str
+    votes: int | None
+    ridge_dependent: bool
+    next_model: str | None
+    pair_position: int | None  # k of the adjacent search "rank k vs k + 1"
+    votes_to_flip: int | None
+    flip_verified: bool
+    pair_searched: bool
+
+
+def leaderboard_rows(
+    scores: Sequence[ScoreRow | Mapping[str, Any]],
+    fragility: Sequence[FragilityRow | Mapping[str, Any]],
+) -> list[LeaderboardRow]:
+    """The leaderboard as LMArena shows it (rank (UB), model, score, 95% CI, votes), each
+    model with the fewest votes found that put the model ranked below it above it."""
+    adjacent = {row["pair"][0]: row for row in fragility if row["kind"] == "adjacent"}
+    rows = []
+    for score in scores:
+        pair = adjacent.get(score["model"])
+        rows.append(
+            LeaderboardRow(
+                rank=int(score["rank"]),
+                rank_ub=int(score["rank_ub"]),
+                model=str(score["model"]),
+                elo=score.get("elo"),
+                interval=interval_offsets(score),
+                interval_text=interval_text(score.get("ci_low"), score.get("ci_high")),
+                votes=score.get("votes"),
+                ridge_dependent=bool(score.get("ridge_dependent")),
+                next_model=pair["pair"][1] if pair else None,
+                pair_position=int(pair["k"]) if pair else None,
+                votes_to_flip=pair["votes_to_flip"] if pair else None,
+                flip_verified=bool(pair and pair["verified"]),
+                pair_searched=pair is not None,
+            )
+        )
+    return rows
+
+
+def winner_words(model_a: str, model_b: str, outcome: str) -> str:
+    """Who won one vote, in words: "model A won", never the bare column value."""
+    if outcome == "tie":
+        return "Tie"
+    return f"{model_a if outcome == 'model_a' else model_b} won"

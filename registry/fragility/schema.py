@@ -58,6 +58,7 @@ class ScoreRow(TypedDict):
     ci_high: float | None
     rank: int
     rank_ub: int
+    votes: NotRequired[int]  # used votes involving the model (engine 1.2.0 on)
     ridge_dependent: NotRequired[bool]
     bootstrap_ci_low: NotRequired[float | None]
     bootstrap_ci_high: NotRequired[float | None]

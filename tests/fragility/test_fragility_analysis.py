@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -148,3 +151,13 @@ def test_random_drops_are_uniform_over_votes_without_replacement() -> None:
                 probabilities[keep] / probabilities[keep].sum() * observed[keep].sum(),
             )
             assert chi2.pvalue > 1e-4
+
+
+def test_each_models_votes_are_counted_from_the_file(arena_result: dict, arena_csv: bytes) -> None:
+    """The leaderboard's votes column, against a plain count of the CSV's rows (ties count:
+    the default convention keeps them as half a win each)."""
+    counted: Counter[str] = Counter()
+    for record in csv.DictReader(io.StringIO(arena_csv.decode())):
+        counted[record["left"]] += 1
+        counted[record["right"]] += 1
+    assert {row["model"]: row["votes"] for row in arena_result["scores"]} == dict(counted)
