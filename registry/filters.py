@@ -3,7 +3,7 @@
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from registry import selectors
@@ -21,14 +21,33 @@ from registry.models import (
 )
 
 
-class OrganizationFilter(django_filters.FilterSet):
+class SearchFilterSet(django_filters.FilterSet):
+    """A FilterSet with ``q``: a case-insensitive search over ``search_fields`` (as NetBox's
+    filter sets do), so the pages and the API search the same way."""
+
+    search_fields: tuple[str, ...] = ()
+    q = django_filters.CharFilter(method="search", label="Search")
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value.strip()})
+        return queryset.filter(condition) if value.strip() else queryset
+
+
+class OrganizationFilter(SearchFilterSet):
+    search_fields = ("name", "slug", "website")
+
     class Meta:
         model = Organization
         fields = ["kind", "country", "slug"]
 
 
-class ModelReleaseFilter(django_filters.FilterSet):
-    organization = django_filters.CharFilter(field_name="organization__slug")
+class ModelReleaseFilter(SearchFilterSet):
+    search_fields = ("name", "version", "organization__name", "licence")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=Organization.objects.all(), to_field_name="slug", label="Organisation"
+    )
     released_after = django_filters.DateFilter(field_name="release_date", lookup_expr="gte")
     released_before = django_filters.DateFilter(field_name="release_date", lookup_expr="lte")
 
@@ -43,13 +62,16 @@ class ModelArtifactFilter(django_filters.FilterSet):
         fields = ["release", "kind", "sha256"]
 
 
-class BenchmarkFilter(django_filters.FilterSet):
+class BenchmarkFilter(SearchFilterSet):
+    search_fields = ("name", "slug", "methodology")
+
     class Meta:
         model = Benchmark
         fields = ["kind", "operator", "slug"]
 
 
-class VoteDatasetFilter(django_filters.FilterSet):
+class VoteDatasetFilter(SearchFilterSet):
+    search_fields = ("name", "file__sha256", "attribution")
     sha256 = django_filters.CharFilter(field_name="file__sha256")
 
     class Meta:
@@ -57,13 +79,16 @@ class VoteDatasetFilter(django_filters.FilterSet):
         fields = ["benchmark", "detected_format", "sha256"]
 
 
-class BenchmarkClaimFilter(django_filters.FilterSet):
+class BenchmarkClaimFilter(SearchFilterSet):
+    search_fields = ("statement", "release__name", "benchmark__name", "claimant__name")
+
     class Meta:
         model = BenchmarkClaim
         fields = ["claimant", "release", "benchmark", "dataset", "kind", "status"]
 
 
-class CloningIncidentFilter(django_filters.FilterSet):
+class CloningIncidentFilter(SearchFilterSet):
+    search_fields = ("title", "summary", "suspect_name")
     technique = django_filters.CharFilter(method="filter_technique")
 
     class Meta:

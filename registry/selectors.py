@@ -182,6 +182,13 @@ def latest_done_analysis(claim: BenchmarkClaim) -> FragilityAnalysis | None:
     )
 
 
+def pending_analyses() -> QuerySet[FragilityAnalysis]:
+    """Analyses queued or running, newest first: what a page shows live until they finish."""
+    return FragilityAnalysis.objects.filter(
+        status__in=[FragilityAnalysis.Status.PENDING, FragilityAnalysis.Status.RUNNING]
+    ).order_by("-created_at", "-id")
+
+
 def latest_dataset_analysis(dataset: VoteDataset) -> FragilityAnalysis | None:
     """The dataset's newest finished analysis of its whole leaderboard (not of a claim)."""
     return (

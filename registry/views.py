@@ -1,20 +1,20 @@
-"""Public pages. They read through the same user-scoped selectors as the API."""
+"""Public pages. They read through the same user-scoped selectors as the API: a record a
+user may not see through the API is a 404 here too, and is missing from every list."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Model, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.safestring import mark_safe
 
-from registry import selectors
-from registry.charts import score_interval_svg
-from registry.fragility.presenter import claim_verdict, flip_sentence, score_rows
+from registry import filters, selectors
+from registry.claim_page import analysis_context, claim_context
 from registry.history import history_rows
-from registry.item_claims import item_verdict
 from registry.ledger import ledger_head
-from registry.models import FragilityAnalysis
+from registry.listing import Listing, list_page
+from registry.models import Benchmark, ModelRelease, Organization
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -27,50 +27,142 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/home.html", context)
 
 
-def _analysis_context(analysis: FragilityAnalysis | None) -> dict[str, Any]:
-    if analysis is None or not analysis.results:
-        return {"analysis": analysis}
-    results = analysis.results
-    n_used = results["fit"]["n_votes_used"]
-    flips = [
-        {
-            **row,
-            "words": flip_sentence(row, n_used),
-            "share": f"{row['fraction']:.2%}" if row["fraction"] is not None else "",
-        }
-        for row in results["fragility"]
-    ]
-    return {
-        "analysis": analysis,
-        "results": results,
-        "flips": flips,
-        "top_flips": [row for row in flips if row["kind"] == "top_k"],
-        "scores": score_rows(results["scores"]),
-        # Built from numbers and escaped names only (see registry.charts).
-        "chart": mark_safe(score_interval_svg(results["scores"])),
+# --- Lists -------------------------------------------------------------------------------
+
+ORGANIZATIONS = Listing(
+    title="Organisations",
+    intro="Developers, evaluators, leaderboard operators and standards bodies.",
+    rows_template="registry/rows/organizations.html",
+    filterset=filters.OrganizationFilter,
+    records=lambda user: selectors.organization_list(),
+    api_path="/api/v1/organizations/",
+)
+RELEASES = Listing(
+    title="Model releases",
+    intro="Published versions of models, with declared lineage and artefact digests.",
+    rows_template="registry/rows/releases.html",
+    filterset=filters.ModelReleaseFilter,
+    records=lambda user: selectors.release_list(),
+    api_path="/api/v1/releases/",
+)
+BENCHMARKS = Listing(
+    title="Benchmarks",
+    intro="Evaluations whose results are claimed: preference arenas and static test sets.",
+    rows_template="registry/rows/benchmarks.html",
+    filterset=filters.BenchmarkFilter,
+    records=lambda user: selectors.benchmark_list(),
+    api_path="/api/v1/benchmarks/",
+)
+DATASETS = Listing(
+    title="Vote datasets",
+    intro="Snapshots of a benchmark's votes, kept as the exact bytes uploaded.",
+    rows_template="registry/rows/datasets.html",
+    filterset=filters.VoteDatasetFilter,
+    records=lambda user: selectors.dataset_list(),
+    api_path="/api/v1/datasets/",
+)
+CLAIMS = Listing(
+    title="Benchmark claims",
+    intro="Published statements about a model's rank or score, each attributed to its "
+    "claimant, with what the registry's analysis says of them.",
+    rows_template="registry/rows/claims.html",
+    filterset=filters.BenchmarkClaimFilter,
+    records=lambda user: selectors.claim_list(),
+    api_path="/api/v1/claims/",
+)
+INCIDENTS = Listing(
+    title="Cloning incidents",
+    intro="Suspected copies of a model's behaviour or weights, with their evidence.",
+    rows_template="registry/rows/incidents.html",
+    filterset=filters.CloningIncidentFilter,
+    records=lambda user: selectors.incident_list(user=user),
+    api_path="/api/v1/incidents/",
+)
+
+
+def organizations(request: HttpRequest) -> HttpResponse:
+    return list_page(request, ORGANIZATIONS)
+
+
+def releases(request: HttpRequest) -> HttpResponse:
+    return list_page(request, RELEASES)
+
+
+def benchmarks(request: HttpRequest) -> HttpResponse:
+    return list_page(request, BENCHMARKS)
+
+
+def datasets(request: HttpRequest) -> HttpResponse:
+    return list_page(request, DATASETS)
+
+
+def claims(request: HttpRequest) -> HttpResponse:
+    return list_page(request, CLAIMS)
+
+
+def incidents(request: HttpRequest) -> HttpResponse:
+    return list_page(request, INCIDENTS)
+
+
+# --- Records -----------------------------------------------------------------------------
+
+
+def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = get_object_or_404(selectors.organization_list(), pk=pk)
+    context = {
+        "organization": organization,
+        "releases": selectors.release_list().filter(organization=organization),
+        "claims": selectors.claim_list().filter(claimant=organization),
+        "benchmarks": selectors.benchmark_list().filter(operator=organization),
+        "incidents": selectors.incident_list(user=request.user).filter(
+            Q(reporting_organization=organization)
+            | Q(original_release__organization=organization)
+            | Q(suspect_release__organization=organization)
+        ),
     }
+    return render(request, "registry/organization_detail.html", context)
+
+
+def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    release = get_object_or_404(selectors.release_list(), pk=pk)
+    context = {
+        "release": release,
+        "derived": selectors.release_list().filter(lineage__base=release).distinct(),
+        "claims": selectors.claim_list().filter(Q(release=release) | Q(compared_release=release)),
+        "incidents": selectors.incident_list(user=request.user).filter(
+            Q(original_release=release) | Q(suspect_release=release)
+        ),
+    }
+    return render(request, "registry/release_detail.html", context)
+
+
+def benchmark_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    benchmark = get_object_or_404(selectors.benchmark_list(), pk=pk)
+    context = {
+        "benchmark": benchmark,
+        "datasets": selectors.dataset_list().filter(benchmark=benchmark),
+        "claims": selectors.claim_list().filter(benchmark=benchmark),
+    }
+    return render(request, "registry/benchmark_detail.html", context)
 
 
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_object_or_404(selectors.dataset_list(), pk=pk)
-    analysis = selectors.latest_dataset_analysis(dataset)
-    context = {"dataset": dataset, **_analysis_context(analysis)}
+    context = {
+        "dataset": dataset,
+        "claims": selectors.claim_list().filter(dataset=dataset),
+        **analysis_context(
+            selectors.latest_dataset_analysis(dataset),
+            pending=selectors.pending_analyses().filter(dataset=dataset, claim=None).first(),
+            dataset=dataset,
+        ),
+    }
     return render(request, "registry/dataset_detail.html", context)
 
 
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     claim = get_object_or_404(selectors.claim_list(), pk=pk)
-    analysis = selectors.latest_done_analysis(claim)
-    context = {"claim": claim, "dataset": claim.dataset, **_analysis_context(analysis)}
-    if analysis is not None and analysis.claim_answer and analysis.results:
-        n_used = analysis.results["fit"]["n_votes_used"]
-        context["claim_words"] = claim_verdict(analysis.claim_answer, n_used).sentence
-    item_analysis = selectors.item_analysis_list().filter(claim=claim).first()
-    if item_analysis is not None:
-        item_analysis.claim = claim  # already loaded with its releases
-        context["item_analysis"] = item_analysis
-        context["item_words"] = item_verdict(item_analysis)
-    return render(request, "registry/claim_detail.html", context)
+    return render(request, "registry/claim_detail.html", claim_context(claim))
 
 
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -87,3 +179,62 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": history_rows(selectors.incident_timeline(user=request.user, incident=incident)),
     }
     return render(request, "registry/incident_detail.html", context)
+
+
+# --- History tabs ------------------------------------------------------------------------
+
+
+def history_page(
+    request: HttpRequest, *, instance: Model, title: str, record_url: str
+) -> HttpResponse:
+    """A record's history tab: its ledger entries (those the user may read), newest first,
+    each with what changed since the entry before it."""
+    rows = history_rows(selectors.record_history(user=request.user, instance=instance))
+    context = {
+        "record": instance,
+        "title": title,
+        "record_url": record_url,
+        "history_url": request.path,
+        "rows": list(reversed(rows)),
+    }
+    return render(request, "registry/history.html", context)
+
+
+def _history(request: HttpRequest, instance: Any, title: str) -> HttpResponse:
+    return history_page(
+        request, instance=instance, title=title, record_url=instance.get_absolute_url()
+    )
+
+
+def _record(records: Any, pk: int) -> Any:
+    return get_object_or_404(records, pk=pk)
+
+
+def organization_history(request: HttpRequest, pk: int) -> HttpResponse:
+    record: Organization = _record(selectors.organization_list(), pk)
+    return _history(request, record, str(record))
+
+
+def release_history(request: HttpRequest, pk: int) -> HttpResponse:
+    record: ModelRelease = _record(selectors.release_list(), pk)
+    return _history(request, record, f"{record} ({record.organization})")
+
+
+def benchmark_history(request: HttpRequest, pk: int) -> HttpResponse:
+    record: Benchmark = _record(selectors.benchmark_list(), pk)
+    return _history(request, record, str(record))
+
+
+def dataset_history(request: HttpRequest, pk: int) -> HttpResponse:
+    record = _record(selectors.dataset_list(), pk)
+    return _history(request, record, str(record))
+
+
+def claim_history(request: HttpRequest, pk: int) -> HttpResponse:
+    record = _record(selectors.claim_list(), pk)
+    return _history(request, record, f"Claim {record.pk} by {record.claimant}")
+
+
+def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
+    record = _record(selectors.incident_list(user=request.user), pk)
+    return _history(request, record, str(record))

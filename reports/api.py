@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
@@ -18,7 +17,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.filters import VisibleIncidentFilter
+from registry.api.serializers import HtmlUrlField
+from registry.filters import SearchFilterSet, VisibleIncidentFilter
 from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, STANDARDS_BODY, AnyUser
 from registry.selectors import claim_list, incident_list
 from reports.models import Report, ReportVersion
@@ -43,6 +43,7 @@ class ReportVersionSerializer(serializers.ModelSerializer[ReportVersion]):
 
 class ReportSerializer(serializers.ModelSerializer[Report]):
     url = serializers.HyperlinkedIdentityField(view_name="report-detail")
+    html_url = HtmlUrlField()
     download_url = serializers.HyperlinkedIdentityField(view_name="report-download")
     manifest_url = serializers.HyperlinkedIdentityField(view_name="report-manifest")
     report_id = serializers.CharField(read_only=True)
@@ -56,6 +57,7 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
         fields = [
             "id",
             "url",
+            "html_url",
             "report_id",
             "kind",
             "claim",
@@ -150,7 +152,9 @@ class VerificationSerializer(serializers.Serializer[Any]):
     signatures = serializers.ListField(child=serializers.DictField())
 
 
-class ReportFilter(django_filters.FilterSet):
+class ReportFilter(SearchFilterSet):
+    # The queryset is already scoped, so searching an incident's title reveals nothing.
+    search_fields = ("claim__statement", "incident__title")
     incident = VisibleIncidentFilter()
 
     class Meta:

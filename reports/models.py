@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 from registry.models import BenchmarkClaim, CloningIncident, FragilityAnalysis, JobRow
 
@@ -105,6 +106,9 @@ class Report(JobRow):
 
     def __str__(self) -> str:
         return f"{self.report_id} ({self.get_kind_display()}: {self.subject_label})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:detail", args=[self.pk])
 
     @property
     def report_id(self) -> str:

@@ -7,12 +7,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from registry.errors import ConflictError
+from registry.listing import Listing, list_page
 from registry.roles import STANDARDS_BODY, has_role
-from reports.api import VERIFY_MAX_BYTES
+from registry.views import history_page
+from reports.api import VERIFY_MAX_BYTES, ReportFilter
 from reports.selectors import report_list
 from reports.services import report_countersign, report_verify
 
@@ -65,4 +67,37 @@ def countersign(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": report.versions.all(),
             "may_countersign": has_role(request.user, STANDARDS_BODY),
         },
+    )
+
+
+REPORTS = Listing(
+    title="Signed reports",
+    intro="PDF reports the registry signed about claims, incidents and periods; a report "
+    "on an embargoed incident is listed only for those who may see the incident.",
+    rows_template="reports/rows.html",
+    filterset=ReportFilter,
+    records=lambda user: report_list(user=user),
+    api_path="/api/v1/reports/",
+)
+
+
+def reports(request: HttpRequest) -> HttpResponse:
+    return list_page(request, REPORTS)
+
+
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A report: what it is about, whether it is ready (live while it is built), its
+    signed versions and the download."""
+    report = get_object_or_404(report_list(user=request.user), pk=pk)
+    return render(
+        request,
+        "reports/report_detail.html",
+        {"report": report, "versions": report.versions.all()},
+    )
+
+
+def report_history(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(report_list(user=request.user), pk=pk)
+    return history_page(
+        request, instance=report, title=str(report), record_url=report.get_absolute_url()
     )

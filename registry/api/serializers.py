@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as AuthUser
 from django.core.files.base import File
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import names
@@ -35,6 +37,20 @@ from registry.models import (
 from registry.selectors import evidence_list, incident_list
 
 User = get_user_model()
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class HtmlUrlField(serializers.Field):  # type: ignore[type-arg]
+    """The record's page on the site (its ``get_absolute_url``), beside its API record, so
+    a reader of the JSON can open what a person sees."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        path = value.get_absolute_url()
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 def validate_upload_size(upload: File[Any]) -> None:
@@ -69,9 +85,21 @@ def validate_dataset_upload_size(upload: File[Any]) -> None:
 
 
 class OrganizationSerializer(serializers.ModelSerializer[Organization]):
+    html_url = HtmlUrlField()
+
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "kind", "country", "website", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "html_url",
+            "name",
+            "slug",
+            "kind",
+            "country",
+            "website",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_country(self, value: str) -> str:
@@ -104,10 +132,13 @@ class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
     lineage = LineageSerializer(many=True, required=False)
     artifacts = ModelArtifactSerializer(many=True, read_only=True)
 
+    html_url = HtmlUrlField()
+
     class Meta:
         model = ModelRelease
         fields = [
             "id",
+            "html_url",
             "organization",
             "organization_name",
             "name",
@@ -130,10 +161,13 @@ class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
 
 
 class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
+    html_url = HtmlUrlField()
+
     class Meta:
         model = Benchmark
         fields = [
             "id",
+            "html_url",
             "name",
             "slug",
             "kind",
@@ -151,10 +185,13 @@ class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
     size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
     uploaded_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
 
+    html_url = HtmlUrlField()
+
     class Meta:
         model = VoteDataset
         fields = [
             "id",
+            "html_url",
             "benchmark",
             "name",
             "snapshot_date",
@@ -197,10 +234,13 @@ class VoteDatasetUploadSerializer(serializers.Serializer[VoteDataset]):
 
 
 class BenchmarkClaimSerializer(serializers.ModelSerializer[BenchmarkClaim]):
+    html_url = HtmlUrlField()
+
     class Meta:
         model = BenchmarkClaim
         fields = [
             "id",
+            "html_url",
             "claimant",
             "release",
             "benchmark",
@@ -267,10 +307,13 @@ class CloningIncidentSerializer(serializers.ModelSerializer[CloningIncident]):
     )
     suspect_label = serializers.CharField(read_only=True)
 
+    html_url = HtmlUrlField()
+
     class Meta:
         model = CloningIncident
         fields = [
             "id",
+            "html_url",
             "title",
             "suspect_release",
             "suspect_name",
@@ -453,6 +496,7 @@ class LedgerHeadSerializer(serializers.Serializer[LedgerEntry]):
 
 
 class FragilityAnalysisSerializer(serializers.ModelSerializer[FragilityAnalysis]):
+    html_url = HtmlUrlField()
     url = serializers.HyperlinkedIdentityField(view_name="fragilityanalysis-detail")
 
     class Meta:
@@ -460,6 +504,7 @@ class FragilityAnalysisSerializer(serializers.ModelSerializer[FragilityAnalysis]
         fields = [
             "id",
             "url",
+            "html_url",
             "dataset",
             "claim",
             "status",

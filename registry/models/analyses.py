@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from registry.models.jobs import JobRow
 from registry.models.records import BenchmarkClaim, StoredFile, VoteDataset
@@ -48,6 +49,12 @@ class FragilityAnalysis(JobRow):
 
     def __str__(self) -> str:
         return f"Analysis {self.pk} of {self.dataset}"
+
+    def get_absolute_url(self) -> str:
+        """The page that shows the analysis: its claim's, else its dataset's."""
+        if self.claim_id is not None:
+            return reverse("registry:claim", args=[self.claim_id])
+        return reverse("registry:dataset", args=[self.dataset_id])
 
 
 class ItemScoreAnalysis(models.Model):

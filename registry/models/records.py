@@ -43,6 +43,9 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("registry:organization", args=[self.pk])
+
     def clean(self) -> None:
         """Stored NFKC-normalised; no look-alike of another organisation's name."""
         others = Organization.objects.exclude(pk=self.pk).values_list("name", flat=True)
@@ -102,6 +105,9 @@ class ModelRelease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:release", args=[self.pk])
 
     def clean(self) -> None:
         self.name = names.normalise_name(self.name)
@@ -193,6 +199,9 @@ class Benchmark(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:benchmark", args=[self.pk])
 
 
 def _blob_path(instance: StoredFile, filename: str) -> str:

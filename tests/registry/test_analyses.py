@@ -194,9 +194,9 @@ def test_claim_and_dataset_pages_show_the_verdict_chart_and_influential_votes(
     analysis.refresh_from_db()
     page = client.get(f"/claims/{arena_claim.pk}/").content.decode()
     votes = analysis.claim_answer["votes_to_flip"]
-    assert f"Dropping {votes:,} of 4,000 votes" in page
+    assert f"dropping {votes:,} of its 4,000 votes" in page
     assert "<svg" in page
-    assert "Most influential votes" in page
+    assert "most influential votes" in page
     assert analysis.claim_answer["challenger"] in page
     dataset_page = client.get(f"/datasets/{arena_claim.dataset.pk}/")
     assert dataset_page.status_code == 200

@@ -198,7 +198,9 @@ def test_every_page_has_content_once_the_worker_has_run(demo: DemoUsers) -> None
     assert PUBLIC_INCIDENT in home
     assert EMBARGOED_INCIDENT not in home
     claim = BenchmarkClaim.objects.get(statement=HEADLINE_CLAIM)
-    assert "<strong>Verdict.</strong>" in client.get(f"/claims/{claim.pk}/").content.decode()
+    claim_page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert "Does the claim hold?" in claim_page
+    assert "Not analysed yet" not in claim_page
     dataset = VoteDataset.objects.get()
     assert "Votes to flip" in client.get(f"/datasets/{dataset.pk}/").content.decode()
     incident = CloningIncident.objects.get(title=PUBLIC_INCIDENT)
