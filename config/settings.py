@@ -213,6 +213,9 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0)
 ADMIN_LOGIN_FAILURES = env_int("ADMIN_LOGIN_FAILURES", 5)
 ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 900)
 
+# The pages' filter forms offer "Any" rather than a row of dashes for "no filter".
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated write then gets 401 with a WWW-Authenticate
     # header (session authentication alone can only answer 403).

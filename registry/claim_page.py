@@ -114,7 +114,13 @@ def claim_context(claim: BenchmarkClaim) -> dict[str, Any]:
     analysis = selectors.latest_done_analysis(claim)
     answer = analysis.claim_answer if analysis is not None else None
     n_used = analysis.results["fit"]["n_votes_used"] if analysis and analysis.results else None
-    claimed_model = (answer or {}).get("model") or claim.model_label or str(claim.release)
+    # The names the analysis looks the releases up by (registry.analyses.claim_fragility).
+    claimed_model = claim.model_label or claim.release.name
+    compared_model = (
+        claim.compared_label or claim.compared_release.name
+        if claim.compared_release is not None
+        else None
+    )
     verdict = claim_verdict(answer, n_used) if analysis is not None else None
     context = {
         "claim": claim,
@@ -123,6 +129,7 @@ def claim_context(claim: BenchmarkClaim) -> dict[str, Any]:
         "verdict_class": _VERDICT_CLASSES.get(verdict.word, "") if verdict else "",
         "verdict_lines": verdict_lines(verdict, answer, n_used) if verdict else ("", ""),
         "answer": answer,
+        "compared_model": compared_model,
         **analysis_context(
             analysis,
             pending=selectors.pending_analyses().filter(claim=claim).first(),

@@ -64,7 +64,7 @@ DATASETS = Listing(
 CLAIMS = Listing(
     title="Benchmark claims",
     intro="Published statements about a model's rank or score, each attributed to its "
-    "claimant, with what the registry's analysis says of them.",
+    "claimant. Open one for what the registry's analysis says of it.",
     rows_template="registry/rows/claims.html",
     filterset=filters.BenchmarkClaimFilter,
     records=lambda user: selectors.claim_list(),

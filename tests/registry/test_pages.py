@@ -399,3 +399,30 @@ def test_organisation_pages_name_what_the_organisation_released_and_claimed() ->
     page = text_of(browser().get(northwind.get_absolute_url()))
     assert {atlas.get_absolute_url(), claim.get_absolute_url()} <= links(page)
     assert Organization.objects.count() >= 1
+
+
+def test_a_beats_claim_marks_both_of_its_models(
+    alice: User, analysed_claim: BenchmarkClaim
+) -> None:
+    rival = ModelReleaseFactory(name="model-03", version="")
+    claim = BenchmarkClaimFactory(
+        release=analysed_claim.release,
+        benchmark=analysed_claim.benchmark,
+        dataset=analysed_claim.dataset,
+        kind="beats",
+        compared_release=rival,
+        statement="model-00 beats model-03.",
+    )
+    analysis = analysis_request(actor=alice, dataset=claim.dataset, claim=claim, parameters=FAST)
+    analysis_run(analysis_id=analysis.pk)
+    page = text_of(browser().get(claim.get_absolute_url()))
+    assert re.search(
+        r'<tr class="highlight">\s*<td[^>]*>\d+</td>\s*<td data-sort="model-00">', page
+    )
+    assert re.search(r'<td data-sort="model-03">model-03 <span class="badge">compared</span>', page)
+
+
+def test_filters_offer_any_rather_than_dashes() -> None:
+    page = text_of(browser().get("/claims/"))
+    assert '<option value="" selected>Any</option>' in page
+    assert "---------" not in page
