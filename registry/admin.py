@@ -23,8 +23,10 @@ from registry.analyses import analysis_request
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
+    Checkpoint,
     CloningIncident,
     Commitment,
+    Cosignature,
     Evidence,
     EvidenceFile,
     FragilityAnalysis,
@@ -300,6 +302,43 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
         return selectors.ledger_list(user=request.user)
+
+
+class CosignatureInline(ReadOnlyInline):
+    model = Cosignature
+    fields = ["witness", "key_id", "signed_at", "received_at", "line"]
+    show_change_link = False
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyAdmin):
+    """The transparency log's signed checkpoints (beat and every report issue them) with
+    the witnesses' cosignatures (posted through the API): shown, never edited here."""
+
+    list_display = ["tree_size", "root_hash", "created_at", "cosigned_by"]
+    search_fields = ["root_hash"]
+    inlines = [CosignatureInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Checkpoint]:
+        return selectors.checkpoint_list()
+
+    @admin.display(description="cosigned by")
+    def cosigned_by(self, checkpoint: Checkpoint) -> str:
+        return ", ".join(c.witness for c in checkpoint.cosignatures.all()) or "-"
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    """A witness's cosignature of one checkpoint, as it posted it."""
+
+    list_display = ["witness", "checkpoint", "signed_at", "received_at"]
+    list_filter = ["witness"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Cosignature]:
+        return selectors.cosignature_list()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "signed_at"]
 
 
 @admin.register(FragilityAnalysis)

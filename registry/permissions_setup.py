@@ -24,6 +24,9 @@ _REGISTRY_MODELS = [
     "organizationmembership",
     "fragilityanalysis",
     "itemscoreanalysis",
+    # The transparency log's checkpoints and cosignatures: public, read-only everywhere.
+    "checkpoint",
+    "cosignature",
     # reports.Report: every role reads reports (scoped like the incidents they are on).
     "report",
 ]

@@ -12,8 +12,10 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
+    Checkpoint,
     CloningIncident,
     Commitment,
+    Cosignature,
     Evidence,
     EvidenceFile,
     FragilityAnalysis,
@@ -148,6 +150,22 @@ def reply_list(*, user: AnyUser | None) -> QuerySet[RightOfReply]:
     return RightOfReply.objects.filter(
         incident_visibility_q(user, prefix="incident__")
     ).select_related("incident", "organization", "filed_by")
+
+
+def checkpoint_list() -> QuerySet[Checkpoint]:
+    """The transparency log's checkpoints, newest first, each with its witnesses'
+    cosignatures (by witness name). Public: a checkpoint signs only a size and a root."""
+    cosignatures = Cosignature.objects.order_by("witness")
+    return Checkpoint.objects.prefetch_related(
+        Prefetch("cosignatures", queryset=cosignatures)
+    ).order_by("-tree_size")
+
+
+def cosignature_list() -> QuerySet[Cosignature]:
+    """Witness cosignatures, newest checkpoint first. Public, as the checkpoints are."""
+    return Cosignature.objects.select_related("checkpoint").order_by(
+        "-checkpoint__tree_size", "witness"
+    )
 
 
 def commitment_list() -> QuerySet[Commitment]:

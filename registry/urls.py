@@ -32,4 +32,5 @@ urlpatterns = [
         downloads.dropped_votes_csv,
         name="dropped-votes",
     ),
+    path("log/", views.transparency_log, name="transparency-log"),
 ]

@@ -3,6 +3,7 @@ user may not see through the API is a 404 here too, and is missing from every li
 
 from __future__ import annotations
 
+from itertools import zip_longest
 from typing import Any
 
 from django.db.models import Model, Q
@@ -238,3 +239,21 @@ def claim_history(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     record = _record(selectors.incident_list(user=request.user), pk)
     return _history(request, record, str(record))
+
+
+# --- The transparency log --------------------------------------------------------------
+
+# The public log page lists this many checkpoints; the API lists them all.
+LOG_PAGE_CHECKPOINTS = 50
+
+
+def transparency_log(request: HttpRequest) -> HttpResponse:
+    """The transparency log: the latest checkpoints with their witnesses' cosignatures,
+    and each one's consistency with the one before (links into the log's API)."""
+    checkpoints = list(selectors.checkpoint_list()[: LOG_PAGE_CHECKPOINTS + 1])
+    rows = [
+        {"checkpoint": checkpoint, "previous": previous}
+        for checkpoint, previous in zip_longest(checkpoints, checkpoints[1:])
+    ][:LOG_PAGE_CHECKPOINTS]
+    context = {"rows": rows, "more": len(checkpoints) > LOG_PAGE_CHECKPOINTS}
+    return render(request, "registry/transparency_log.html", context)

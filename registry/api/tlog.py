@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -53,12 +52,6 @@ class CheckpointSerializer(serializers.ModelSerializer[Checkpoint]):
 
     def get_cosigned_note(self, checkpoint: Checkpoint) -> str:
         return checkpoint.note + "".join(c.line for c in checkpoint.cosignatures.all())
-
-
-def _checkpoints() -> Any:
-    return Checkpoint.objects.prefetch_related(
-        Prefetch("cosignatures", queryset=Cosignature.objects.order_by("witness"))
-    ).order_by("-tree_size")
 
 
 def _int_param(request: Request, name: str, default: int | None = None) -> int:
@@ -118,7 +111,7 @@ class LatestCheckpointView(APIView):
 
     @extend_schema(responses=CheckpointSerializer)
     def get(self, request: Request) -> Response:
-        checkpoint = _checkpoints().first()
+        checkpoint = selectors.checkpoint_list().first()
         if checkpoint is None:
             raise Http404("No checkpoint has been issued yet.")
         return Response(CheckpointSerializer(checkpoint).data)
@@ -131,7 +124,7 @@ class CheckpointListView(generics.ListAPIView):  # type: ignore[type-arg]
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return _checkpoints()
+        return selectors.checkpoint_list()
 
 
 class CheckpointDetailView(generics.RetrieveAPIView):  # type: ignore[type-arg]
@@ -142,7 +135,7 @@ class CheckpointDetailView(generics.RetrieveAPIView):  # type: ignore[type-arg]
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return _checkpoints()
+        return selectors.checkpoint_list()
 
 
 class CosignatureCreateView(APIView):

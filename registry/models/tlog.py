@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 
 # A node's position packs (level, index) into one key: level * 2**48 + index. 2**48
@@ -84,3 +86,8 @@ class Cosignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.witness} on {self.checkpoint}"
+
+    @property
+    def signed_at(self) -> dt.datetime:
+        """The witness's own time of cosigning (``timestamp``, POSIX seconds), in UTC."""
+        return dt.datetime.fromtimestamp(self.timestamp, tz=dt.UTC)
