@@ -22,4 +22,6 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("decisions", incidents.DecisionViewSet, basename="incidentdecision")
 router.register("commitments", incidents.CommitmentViewSet, basename="commitment")
 
-urlpatterns = router.urls + tlog.urlpatterns
+# The log's few routes first: proof requests are the API's most frequent, and Django tries
+# patterns in order (each miss among the router's hundred costs a little).
+urlpatterns = tlog.urlpatterns + router.urls

@@ -193,7 +193,7 @@ SECURE_CSP = {
 CACHE_URL = env_str("CACHE_URL") or ""
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {"BACKEND": "registry.cache.RegistryRedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL.startswith(("redis://", "rediss://"))
         else {
             "BACKEND": (

@@ -9,20 +9,27 @@ in ``TLOG_WITNESS_VKEYS`` is the authentication.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import Http404
 from django.urls import path
+from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from registry import selectors, transparency
 from registry.api.serializers import LedgerEntrySerializer
+from registry.api.throttling import AnonThrottle
 from registry.models import Checkpoint, Cosignature
 from registry.tlog.merkle import ProofError
 
@@ -66,20 +73,46 @@ def _int_param(request: Request, name: str, default: int | None = None) -> int:
 
 
 def _tree_size(request: Request) -> int:
-    """``tree_size`` from the query, by default the latest checkpoint's; never beyond
-    the tree."""
+    """``tree_size`` from the query, by default the latest checkpoint's. Whether the log
+    is that large shows when its nodes are read (``_beyond_the_log``): no query for the
+    log's size on the way."""
     if request.query_params.get("tree_size"):
-        size = _int_param(request, "tree_size")
-    else:
-        latest = transparency.checkpoint_latest()
-        size = latest.tree_size if latest else 0
-    current = transparency.tlog_size()
-    if size > current:
-        raise ValidationError({"tree_size": f"the log has only {current} entries"})
-    return size
+        return _int_param(request, "tree_size")
+    latest = transparency.checkpoint_latest()
+    return latest.tree_size if latest else 0
 
 
-class LogInfoView(APIView):
+def _beyond_the_log(name: str) -> ValidationError:
+    """The refusal of a tree size the log has not reached. A complete subtree is stored
+    only once all its leaves are, so reading a larger tree's nodes finds some missing."""
+    return ValidationError({name: f"the log has only {transparency.tlog_size()} entries"})
+
+
+def _immutable(response: Response, request: Request, *parts: object) -> Response:
+    """Mark a proof between explicit tree sizes cacheable forever, with an ETag over
+    its content (``parts``), and answer a matching ``If-None-Match`` with 304."""
+    etag = f'"{hashlib.sha256(repr(parts).encode()).hexdigest()[:32]}"'
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response = Response(status=status.HTTP_304_NOT_MODIFIED)
+    response["Cache-Control"] = IMMUTABLE
+    response["ETag"] = etag
+    return response
+
+
+class PublicLogRead(APIView):
+    """What the log's public reads share. Nothing in their answers depends on who asks
+    (checkpoints, leaf hashes and proofs are public), so no token or session is looked
+    up and every request counts against its address's anonymous budget; the answer is
+    JSON (people read the log on the "Transparency log" page). Proofs are the API's
+    most frequent request: this keeps each to the view's own query."""
+
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
+    permission_classes: Sequence[Any] = [AllowAny]
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
+    throttle_classes: Sequence[type[BaseThrottle]] = [AnonThrottle]
+
+
+class LogInfoView(PublicLogRead):
     """The log's origin, its checkpoint verifier key (vkey), size and known witnesses."""
 
     @extend_schema(
@@ -106,7 +139,7 @@ class LogInfoView(APIView):
         )
 
 
-class LatestCheckpointView(APIView):
+class LatestCheckpointView(PublicLogRead):
     """The newest signed checkpoint (404 until the first one is issued)."""
 
     @extend_schema(responses=CheckpointSerializer)
@@ -117,7 +150,7 @@ class LatestCheckpointView(APIView):
         return Response(CheckpointSerializer(checkpoint).data)
 
 
-class CheckpointListView(generics.ListAPIView):  # type: ignore[type-arg]
+class CheckpointListView(PublicLogRead, generics.ListAPIView):  # type: ignore[type-arg]
     """Every checkpoint, newest first, with its cosignatures."""
 
     serializer_class = CheckpointSerializer
@@ -127,7 +160,7 @@ class CheckpointListView(generics.ListAPIView):  # type: ignore[type-arg]
         return selectors.checkpoint_list()
 
 
-class CheckpointDetailView(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class CheckpointDetailView(PublicLogRead, generics.RetrieveAPIView):  # type: ignore[type-arg]
     """The checkpoint of one tree size: a stable URL."""
 
     serializer_class = CheckpointSerializer
@@ -171,7 +204,7 @@ _PROOF = inline_serializer(
 )
 
 
-class InclusionProofView(APIView):
+class InclusionProofView(PublicLogRead):
     """The audit path of a ledger entry (by ``seq`` or ``leaf_hash``, hex) in the tree
     of ``tree_size`` leaves (default: the latest checkpoint's)."""
 
@@ -188,19 +221,20 @@ class InclusionProofView(APIView):
         index = self._leaf_index(request)
         if index >= size:
             raise ValidationError({"tree_size": f"entry #{index + 1} is not in a tree of {size}"})
-        leaf, proof = transparency.tlog_leaf_and_inclusion(index=index, size=size)
-        response = Response(
-            {
-                "seq": index + 1,
-                "leaf_index": index,
-                "tree_size": size,
-                "leaf_hash": leaf.hex(),
-                "proof": [h.hex() for h in proof],
-            }
-        )
-        if request.query_params.get("tree_size"):
-            response["Cache-Control"] = IMMUTABLE
-        return response
+        try:
+            leaf, proof = transparency.tlog_leaf_and_inclusion(index=index, size=size)
+        except LookupError as error:
+            raise _beyond_the_log("tree_size") from error
+        body = {
+            "seq": index + 1,
+            "leaf_index": index,
+            "tree_size": size,
+            "leaf_hash": leaf.hex(),
+            "proof": [h.hex() for h in proof],
+        }
+        if not request.query_params.get("tree_size"):
+            return Response(body)  # the latest checkpoint's tree: changes as the log grows
+        return _immutable(Response(body), request, body["leaf_hash"], size, body["proof"])
 
     def _leaf_index(self, request: Request) -> int:
         leaf_hex = request.query_params.get("leaf_hash")
@@ -219,7 +253,7 @@ class InclusionProofView(APIView):
         return index
 
 
-class ConsistencyProofView(APIView):
+class ConsistencyProofView(PublicLogRead):
     """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
 
     @extend_schema(
@@ -235,15 +269,16 @@ class ConsistencyProofView(APIView):
     )
     def get(self, request: Request) -> Response:
         first, second = _int_param(request, "first"), _int_param(request, "second")
-        current = transparency.tlog_size()
-        if second > current:
-            raise ValidationError({"second": f"the log has only {current} entries"})
         try:
             proof = transparency.tlog_consistency(old_size=first, new_size=second)
         except ProofError as error:
             raise ValidationError({"first": str(error)}) from error
+        except LookupError as error:
+            raise _beyond_the_log("second") from error
+        if not proof and second > transparency.tlog_size():  # an empty proof read no node
+            raise _beyond_the_log("second")
         body = {"first": first, "second": second, "proof": [h.hex() for h in proof]}
-        return Response(body, headers={"Cache-Control": IMMUTABLE})
+        return _immutable(Response(body), request, first, second, body["proof"])
 
 
 class EntriesView(APIView):

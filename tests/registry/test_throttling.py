@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver
+from rest_framework.throttling import SimpleRateThrottle
 
 from registry.api.throttling import HEAVY_WORK
 from registry.models import Commitment
@@ -70,6 +71,36 @@ def test_each_user_has_a_budget_of_their_own(
     as_alice, as_vera = client_for(alice), client_for(vera)
     assert [as_alice.get(f"{API}/organizations/").status_code for _ in range(3)] == [200, 200, 429]
     assert as_vera.get(f"{API}/organizations/").status_code == 200
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """The throttles' time, set by the test (seconds; windows start at multiples of 60)."""
+    now = {"t": 0.0}
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: now["t"])
+    return now
+
+
+def test_a_budget_spent_at_the_end_of_a_minute_still_counts_early_in_the_next(
+    counting_cache: None, settings: Any, clock: dict[str, float]
+) -> None:
+    """The previous minute's requests count by the share of it still within the last 60
+    seconds, so a client cannot spend its budget twice across a window boundary."""
+    with_rates(settings, anon="4/min")
+    client = Client()
+
+    def statuses(at: float, count: int) -> list[int]:
+        clock["t"] = at
+        return [client.get(f"{API}/organizations/").status_code for _ in range(count)]
+
+    assert statuses(50, 5) == [200] * 4 + [429]
+    # 10 s after the minute's end, the 4 weigh 4 x 50/60 = 3.3: one more request fits.
+    assert statuses(70, 2) == [200, 429]
+    refused = client.get(f"{API}/organizations/")
+    # Until 3.3 falls below 3 (4 minus the one just made): at 75 s.
+    assert refused.headers["Retry-After"] == "5"
+    assert statuses(74, 1) == [429]
+    assert statuses(75.5, 2) == [200, 429]
 
 
 def check(client: Client, commitment: Commitment) -> int:
