@@ -141,6 +141,9 @@ def test_consistency_proof_links_two_checkpoints(alice: User) -> None:
         ("proof/inclusion/", {"leaf_hash": "zz"}, "leaf_hash"),
         ("proof/consistency/", {"first": 3, "second": 2}, "first"),
         ("proof/consistency/", {"first": 1, "second": 10**6}, "second"),
+        # Proofs that read no node (empty) are refused beyond the log all the same.
+        ("proof/consistency/", {"first": 0, "second": 10**6}, "second"),
+        ("proof/consistency/", {"first": 10**6, "second": 10**6}, "second"),
         ("entries/", {"start": 2, "end": 1}, "end"),
         ("entries/", {"start": 1, "end": 5000}, "end"),
         ("entries/", {"start": 1}, "end"),
@@ -229,6 +232,29 @@ def test_proofs_between_explicit_sizes_may_be_cached_and_the_latest_may_not(alic
     assert "Cache-Control" not in latest
     consistency = client_for(None).get(f"{LOG}/proof/consistency/", {"first": 2, "second": 5})
     assert "immutable" in consistency["Cache-Control"]
+
+
+def test_a_tree_one_entry_beyond_the_log_is_refused(alice: User) -> None:
+    grow(alice)
+    size = transparency.tlog_size()
+    beyond = client_for(None).get(f"{LOG}/proof/inclusion/", {"seq": 1, "tree_size": size + 1})
+    assert beyond.json() == {"tree_size": f"the log has only {size} entries"}
+    last = client_for(None).get(f"{LOG}/proof/inclusion/", {"seq": size, "tree_size": size})
+    assert last.status_code == 200
+
+
+def test_a_cached_proof_is_revalidated_by_its_etag(alice: User) -> None:
+    grow(alice, 5)
+    url = f"{LOG}/proof/inclusion/"
+    first = client_for(None).get(url, {"seq": 2, "tree_size": 5})
+    again = client_for(None).get(url, {"seq": 2, "tree_size": 5}, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
+    other = client_for(None).get(url, {"seq": 3, "tree_size": 5}, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert other.status_code == 200
+    assert other["ETag"] != first["ETag"]
+    consistency = client_for(None).get(f"{LOG}/proof/consistency/", {"first": 2, "second": 5})
+    assert consistency["ETag"] not in (first["ETag"], other["ETag"])
 
 
 def test_entries_run_a_fixed_number_of_queries_however_long_the_range(
