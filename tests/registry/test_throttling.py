@@ -4,6 +4,7 @@ Beyond a budget the API answers 429 in its error format, with Retry-After."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,3 +166,31 @@ def test_admin_sign_in_still_works_below_the_limit(counting_cache: None, adam: U
     adam.save()
     assert sign_in(Client(), "adam", "guess") == 200
     assert sign_in(Client(), "adam", "correct horse battery staple") == 302
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> None:
+    """The production cache backend on this run's Redis (the PostgreSQL + Redis suite),
+    under a key prefix of its own."""
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs this run's Redis (the PostgreSQL + Redis suite)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "registry.cache.RegistryRedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+        }
+    }
+    # No cache.clear() afterwards: on Redis it empties the whole database. The keys expire
+    # with their windows.
+
+
+def test_throttles_count_in_redis_with_one_client_per_pool(
+    redis_cache: None, settings: Any
+) -> None:
+    with_rates(settings, anon="3/min")
+    client = Client()
+    statuses = [client.get(f"{API}/organizations/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    backend = cache._cache  # type: ignore[attr-defined]  # the backend's client wrapper
+    assert backend.get_client(write=True) is backend.get_client(write=False)
