@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from registry import transparency
@@ -241,6 +242,20 @@ def test_a_tree_one_entry_beyond_the_log_is_refused(alice: User) -> None:
     assert beyond.json() == {"tree_size": f"the log has only {size} entries"}
     last = client_for(None).get(f"{LOG}/proof/inclusion/", {"seq": size, "tree_size": size})
     assert last.status_code == 200
+
+
+def test_a_proof_reads_its_nodes_in_one_query_and_nothing_else(alice: User, vera: User) -> None:
+    """No token, session or log-size lookup on the way, whoever asks (Vera's session
+    cookie is not even read): the proof's own query is the whole database work."""
+    grow(alice, 6)
+    signed_in = Client()
+    signed_in.force_login(vera)
+    for client in (Client(), signed_in):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{LOG}/proof/inclusion/", {"seq": 3, "tree_size": 6})
+        assert response.status_code == 200
+        assert [q["sql"] for q in queries] == [queries[0]["sql"]]
+        assert "registry_treenode" in queries[0]["sql"]
 
 
 def test_a_cached_proof_is_revalidated_by_its_etag(alice: User) -> None:
