@@ -284,7 +284,12 @@ def measure_api(
                     f"?seq={rng.randrange(1, size + 1)}&tree_size={size}"
                 )
                 start = time.perf_counter()
-                get(args.port, path, worker)
+                try:
+                    get(args.port, path, worker)
+                except (OSError, RuntimeError) as error:
+                    # A failed request counts, at the time it took: dropping it would
+                    # flatter the percentiles.
+                    print(f"client {worker}: {error!r}", file=sys.stderr)
                 mine.append((time.perf_counter() - start) * 1000)
             with lock:
                 latencies.extend(mine)
