@@ -93,3 +93,10 @@ def blob_write(*, content: IO[bytes] | bytes, max_bytes: int | None = None) -> B
         # this copy another name, which nothing needs.
         storage.delete(saved)
     return Blob(sha256=digest, size_bytes=size, name=name)
+
+
+def blob_read(sha256: str) -> bytes:
+    """The bytes of the blob with this SHA-256 (written earlier by ``blob_write``)."""
+    with _storage().open(blob_name(sha256), "rb") as handle:
+        content: bytes = handle.read()
+    return content

@@ -4,10 +4,12 @@ On a static test set (or an LLM-judged one) a "beats" claim rests on each model'
 every item. An analyst uploads those paired scores (``item_id,score_a,score_b``, A being the
 claiming release); the engine (``registry.fragility.item_claims``) answers with the mean paired
 difference, its bootstrap interval, the exact McNemar p-value for 0/1 scores, and the fewest
-items whose removal reverses the sign. The computation is fast and deterministic for given
-bytes, rounds and seed, so it runs in the request, outside the writing transaction; the file
-is written next, and its row, the result row and its ledger entry are then recorded in one
-short transaction.
+items whose removal reverses the sign. The computation is deterministic for given bytes,
+rounds and seed, but not fast (200,000 items and 10,000 rounds take ~12 s), so the API runs
+it as a computation job (``registry.computations``): ``item_analysis_check`` refuses what it
+can at the door, ``item_analysis_compute`` runs outside any transaction, the file is written
+next, and ``item_analysis_insert`` records the file's row, the result row and its ledger
+entry in one short transaction.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
-from registry.blobs import blob_write
+from registry.blobs import Blob, blob_write
 from registry.fragility import ENGINE_VERSION
 from registry.fragility.item_claims import ItemScoreFileError, item_claim, read_item_scores
 from registry.ledger import PUBLIC
@@ -58,32 +60,71 @@ def item_analysis_record(
     bootstrap_rounds: int = DEFAULT_BOOTSTRAP_ROUNDS,
     seed: int = 0,
 ) -> ItemAnalysisRecorded:
-    """Test ``claim`` on the uploaded per-item scores and record the result.
+    """Test ``claim`` on the uploaded per-item scores and record the result, inline (the
+    demo loader; the API runs the same steps as a computation job).
 
     Refuses (ValidationError) a claim that is not "beats R" on an item-scored benchmark,
     parameters out of range, and a defective file (naming its record); nothing is stored
     then. The same bytes with the same rounds and seed return the existing analysis.
     """
-    require_role(actor, ANALYST, doing="test claims on item scores")
-    _check_claim(claim)
-    _check_parameters(bootstrap_rounds, seed)
-    ids, scores_a, scores_b = _read_scores(content)
+    item_analysis_check(claim=claim, actor=actor, bootstrap_rounds=bootstrap_rounds, seed=seed)
     run = {"claim": claim, "bootstrap_rounds": bootstrap_rounds, "seed": seed}
     digest = hashlib.sha256(content).hexdigest()
     existing = item_analysis_list().filter(file__sha256=digest, **run).first()
     if existing is not None:
         return ItemAnalysisRecorded(existing, created=False)
+    results = item_analysis_compute(content=content, bootstrap_rounds=bootstrap_rounds, seed=seed)
+    blob = blob_write(content=content)  # before the transaction: see registry.blobs
+    with writing():
+        return item_analysis_insert(
+            claim=claim, actor=actor, blob=blob, filename=filename, results=results
+        )
+
+
+def item_analysis_check(
+    *, claim: BenchmarkClaim, actor: AnyUser | None, bootstrap_rounds: int, seed: int
+) -> None:
+    """What can be refused before the file is read: who asks, the claim, the settings."""
+    require_role(actor, ANALYST, doing="test claims on item scores")
+    _check_claim(claim)
+    _check_parameters(bootstrap_rounds, seed)
+
+
+def item_analysis_compute(*, content: bytes, bootstrap_rounds: int, seed: int) -> dict[str, Any]:
+    """Read the scores and test the claim (no writes): the analysis's ``results``."""
+    ids, scores_a, scores_b = item_scores_read(content)
     outcome = item_claim(scores_a, scores_b, ids, bootstrap_rounds=bootstrap_rounds, seed=seed)
-    results: dict[str, Any] = {
+    return {
         **outcome.as_dict(),
         "n_items": len(ids),
         "bootstrap_rounds": bootstrap_rounds,
         "seed": seed,
         "engine_version": ENGINE_VERSION,
     }
-    blob = blob_write(content=content)  # before the transaction: see registry.blobs
+
+
+def item_analysis_insert(
+    *,
+    claim: BenchmarkClaim,
+    actor: AnyUser | None,
+    blob: Blob,
+    filename: str,
+    results: dict[str, Any],
+) -> ItemAnalysisRecorded:
+    """Record the analysis of a written file (inside ``writing()``), or answer with the
+    same run's existing row."""
+    run = {
+        "claim": claim,
+        "bootstrap_rounds": results["bootstrap_rounds"],
+        "seed": results["seed"],
+    }
+    existing = item_analysis_list().filter(file__sha256=blob.sha256, **run).first()
+    if existing is not None:
+        return ItemAnalysisRecorded(existing, created=False)
     try:
-        with writing():
+        # A savepoint: a concurrent upload of the same run may win the unique constraint
+        # (caught by full_clean as a ValidationError, or by the database).
+        with transaction.atomic():
             stored = stored_file_record(blob=blob, media_type=_media_type(filename))
             analysis = record_insert(
                 model=ItemScoreAnalysis,
@@ -93,17 +134,15 @@ def item_analysis_record(
                     **run,
                     "file": stored,
                     "original_filename": filename[:255],
-                    "n_items": len(ids),
+                    "n_items": results["n_items"],
                     "results": results,
-                    "engine_version": ENGINE_VERSION,
+                    "engine_version": results["engine_version"],
                     "created_by": recorded_user(actor),
                 },
             )
             _mark_claim_analysed(claim, actor)
     except (IntegrityError, ValidationError):
-        # A concurrent upload of the same run won the unique constraint (caught by
-        # full_clean as a ValidationError, or by the database): answer with its row.
-        winner = item_analysis_list().filter(file__sha256=digest, **run).first()
+        winner = item_analysis_list().filter(file__sha256=blob.sha256, **run).first()
         if winner is None:
             raise
         return ItemAnalysisRecorded(winner, created=False)
@@ -145,7 +184,8 @@ def _check_parameters(bootstrap_rounds: int, seed: int) -> None:
         raise ValidationError(errors)
 
 
-def _read_scores(content: bytes) -> tuple[list[str], Any, Any]:
+def item_scores_read(content: bytes) -> tuple[list[str], Any, Any]:
+    """The file's item ids and scores; a defect is a ValidationError naming the record."""
     try:
         return read_item_scores(content)
     except ItemScoreFileError as exc:

@@ -1,17 +1,19 @@
 """Evidence: typed, append-only items bearing on an incident, and the evidence the
 registry computes itself from uploads.
 
-The computed-evidence services (``provenance_evidence_record``, ``query_log_evidence_record``,
-``fingerprint_evidence_record``) run the statistics of ``registry.cloning`` *before* opening a
-transaction (a million-row query log takes ~15 s; holding the ledger lock that long would stall
-every other writer), then write the uploaded files, and then record the evidence in one short
+Computed evidence comes in three steps, each usable on its own: ``*_evidence_compute`` runs
+the statistics of ``registry.cloning`` and writes nothing (a million-row query log takes ~10 s;
+holding the ledger lock that long would stall every other writer), ``evidence_rows_write``
+writes the files, and ``evidence_rows_record`` records the rows in the caller's short writing
 transaction through ``evidence_record``, so the ledger records them like any other evidence.
+The API runs the steps as a computation job (``registry.computations``); the
+``*_evidence_record`` services run them inline, for the demo loader and the command line.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -247,23 +249,53 @@ def _input_error(error: Exception, field_name: str) -> ValidationError:
     return ValidationError({field_name: [str(error)]})
 
 
-def _record(
-    *,
-    incident: CloningIncident,
-    actor: AnyUser,
-    rows: Sequence[tuple[dict[str, Any], Sequence[Upload]]],
+@dataclass(frozen=True)
+class EvidenceRows:
+    """What a computation found, before anything is written: the evidence rows (their
+    fields and the uploads each keeps) and the JSON summary for the uploader."""
+
+    rows: list[tuple[dict[str, Any], list[Upload]]]
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WrittenEvidence:
+    """Evidence rows whose files are already in storage, ready to be recorded."""
+
+    rows: list[tuple[dict[str, Any], list[EvidenceAttachment]]]
+    summary: dict[str, Any]
+
+
+def evidence_rows_write(computed: EvidenceRows) -> WrittenEvidence:
+    """Write every row's files to storage: outside any transaction, before recording."""
+    return WrittenEvidence(
+        rows=[
+            (fields, evidence_attachments_write(upload.for_evidence() for upload in uploads))
+            for fields, uploads in computed.rows
+        ],
+        summary=computed.summary,
+    )
+
+
+def evidence_rows_record(
+    *, incident: CloningIncident, actor: AnyUser | None, written: WrittenEvidence
 ) -> list[Evidence]:
-    """Write every row's files, then record the rows in one short transaction (after the
-    computation)."""
-    written = [
-        (fields, evidence_attachments_write(upload.for_evidence() for upload in uploads))
-        for fields, uploads in rows
+    """Record the rows (inside ``writing()``), each with its ledger entry."""
+    return [
+        evidence_record(actor=actor, incident=incident, fields=fields, attachments=attached)
+        for fields, attached in written.rows
     ]
+
+
+def _record(
+    *, incident: CloningIncident, actor: AnyUser, computed: EvidenceRows
+) -> ComputedEvidence:
+    """Write the files, then record the rows in one short transaction (after the
+    computation)."""
+    written = evidence_rows_write(computed)
     with writing():
-        return [
-            evidence_record(actor=actor, incident=incident, fields=fields, attachments=attached)
-            for fields, attached in written
-        ]
+        evidence = evidence_rows_record(incident=incident, actor=actor, written=written)
+    return ComputedEvidence(evidence=evidence, summary=computed.summary)
 
 
 def provenance_evidence_record(
@@ -275,19 +307,24 @@ def provenance_evidence_record(
     baselines, prefix_tokens, alpha, method, permutations, seed). The stored p-value is the
     Holm-adjusted one, on which the decision rests; the raw one stays in ``details``.
     """
+    ensure_accepts_evidence(incident, actor)
+    computed = provenance_evidence_compute(upload=upload, parameters=parameters)
+    return _record(incident=incident, actor=actor, computed=computed)
+
+
+def provenance_evidence_compute(*, upload: Upload, parameters: Mapping[str, Any]) -> EvidenceRows:
+    """The provenance test's evidence rows, one per candidate (no writes)."""
     from registry.cloning import CloningInputError, provenance_test
 
-    ensure_accepts_evidence(incident, actor)
     try:
         result = provenance_test(upload.content, **parameters)
     except CloningInputError as error:
         raise _input_error(error, "file") from error
-    rows = []
+    rows: list[tuple[dict[str, Any], list[Upload]]] = []
     for item in result.evidence_items():
         adjusted = {**item, "p_value": item["details"]["adjusted_p_value"]}
         rows.append((evidence_fields(adjusted, access_mode="black_box_api"), [upload]))
-    evidence = _record(incident=incident, actor=actor, rows=rows)
-    return ComputedEvidence(evidence=evidence, summary=result.to_dict())
+    return EvidenceRows(rows=rows, summary=result.to_dict())
 
 
 def _cluster_fields(summary: QueryLogSummary) -> list[dict[str, Any]]:
@@ -327,15 +364,23 @@ def query_log_evidence_record(
 ) -> ComputedEvidence:
     """Analyse an API request log; record the campaign summary and each coordination cluster.
 
-    Runs inline: a million-row log takes about 15 s, spent *outside* any transaction (call
-    this outside ``atomic()``); only the recording afterwards takes the write lock. The raw
-    log and the per-account table name accounts, so both are stored as restricted files.
-    A log in which no account is flagged is recorded too, as evidence that does not
-    support the allegation.
+    A million-row log takes about 10 s, spent *outside* any transaction (call this
+    outside ``atomic()``; the API runs it as a job); only the recording afterwards takes
+    the write lock. A log in which no account is flagged is recorded too, as evidence that
+    does not support the allegation.
     """
+    ensure_accepts_evidence(incident, actor)
+    computed = query_log_evidence_compute(upload=upload, thresholds=thresholds)
+    return _record(incident=incident, actor=actor, computed=computed)
+
+
+def query_log_evidence_compute(
+    *, upload: Upload, thresholds: Mapping[str, Any] | None = None
+) -> EvidenceRows:
+    """The campaign summary's row and one row per coordination cluster (no writes). The
+    raw log and the per-account table name accounts, so both are kept restricted."""
     from registry.cloning import CloningInputError, QueryLogThresholds, analyse_query_log
 
-    ensure_accepts_evidence(incident, actor)
     try:
         summary, table = analyse_query_log(
             upload.content, thresholds=QueryLogThresholds(**(thresholds or {}))
@@ -349,8 +394,7 @@ def query_log_evidence_record(
     main = evidence_fields(summary.evidence_item(), access_mode="provider_telemetry")
     rows = [(main, [log, account_table])]
     rows += [(fields, [log]) for fields in _cluster_fields(summary)]
-    evidence = _record(incident=incident, actor=actor, rows=rows)
-    return ComputedEvidence(evidence=evidence, summary=summary.to_dict())
+    return EvidenceRows(rows=rows, summary=summary.to_dict())
 
 
 def _fingerprint_error(error: Exception) -> ValidationError:
@@ -378,13 +422,39 @@ def fingerprint_evidence_record(
     A key set that does not hash to the commitment is refused (400 naming both digests):
     keys chosen after seeing the suspect's answers prove nothing.
     """
-    from registry.cloning import CloningInputError, fingerprint_verify
-
     ensure_accepts_evidence(incident, actor)
+    require_fingerprint_commitment(commitment)
+    computed = fingerprint_evidence_compute(
+        commitment=commitment,
+        key_set=key_set,
+        responses=responses,
+        false_trigger_rate=false_trigger_rate,
+        alpha=alpha,
+        match=match,
+    )
+    return _record(incident=incident, actor=actor, computed=computed)
+
+
+def require_fingerprint_commitment(commitment: Commitment) -> None:
+    """Only a fingerprint key-set commitment can vouch for revealed keys."""
     if commitment.kind != Commitment.Kind.FINGERPRINT_KEY_SET:
         raise ValidationError(
             {"commitment": [f"Commitment {commitment.pk} is a {commitment.get_kind_display()}."]}
         )
+
+
+def fingerprint_evidence_compute(
+    *,
+    commitment: Commitment,
+    key_set: Upload,
+    responses: Upload,
+    false_trigger_rate: float,
+    alpha: float = 0.05,
+    match: str = "contains",
+) -> EvidenceRows:
+    """The fingerprint verification's one row (no writes)."""
+    from registry.cloning import CloningInputError, fingerprint_verify
+
     try:
         result = fingerprint_verify(
             key_set.content,
@@ -401,5 +471,4 @@ def fingerprint_evidence_record(
     item = {**item, "statistic_name": "trigger_rate"}
     item["statistic_value"] = result.keys_matched / result.keys_total
     fields = evidence_fields(item, access_mode="black_box_api", commitment=commitment)
-    evidence = _record(incident=incident, actor=actor, rows=[(fields, [key_set, responses])])
-    return ComputedEvidence(evidence=evidence, summary=result.to_dict())
+    return EvidenceRows(rows=[(fields, [key_set, responses])], summary=result.to_dict())
