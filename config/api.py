@@ -4,7 +4,7 @@ of reports)."""
 
 from rest_framework.routers import DefaultRouter
 
-from registry.api import incidents, tlog, views
+from registry.api import incidents, jobs, tlog, views
 from reports.api import ReportViewSet
 
 router = DefaultRouter()
@@ -17,6 +17,7 @@ router.register("claims", views.BenchmarkClaimViewSet)
 router.register("incidents", incidents.IncidentViewSet, basename="cloningincident")
 router.register("evidence", incidents.EvidenceViewSet, basename="evidence")
 router.register("analyses", views.FragilityAnalysisViewSet)
+router.register("jobs", jobs.ComputationJobViewSet, basename="computationjob")
 router.register("ledger", views.LedgerEntryViewSet, basename="ledgerentry")
 router.register("reports", ReportViewSet, basename="report")
 router.register("decisions", incidents.DecisionViewSet, basename="incidentdecision")

@@ -143,6 +143,10 @@ REGISTRY_MAX_UPLOAD_BYTES = env_int("REGISTRY_MAX_UPLOAD_BYTES", 200 * 1024 * 10
 # Vote datasets are larger: 10 million arena votes are ~300 MB of CSV. Uploads above
 # FILE_UPLOAD_MAX_MEMORY_SIZE are streamed to a temporary file by Django, not held in memory.
 REGISTRY_MAX_DATASET_UPLOAD_BYTES = env_int("REGISTRY_MAX_DATASET_UPLOAD_BYTES", 1024**3)
+# The anonymous commitment check hashes in the request: a key set's canonical form costs
+# ~0.3 s of CPU per MiB at worst (tiny keys), so 2 MiB keeps the check under a second.
+# Larger material is hashed by its owner (the digest is public) or verified in a job.
+REGISTRY_MAX_CHECK_BYTES = env_int("REGISTRY_MAX_CHECK_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -274,6 +278,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimStatusEnum": "registry.models.BenchmarkClaim.Status",
         "IncidentStatusEnum": "registry.models.CloningIncident.Status",
         "AnalysisStatusEnum": "registry.models.FragilityAnalysis.Status",
+        "ComputationJobKindEnum": "registry.models.ComputationJob.Kind",
         "EvidenceKindEnum": "registry.cloning.evidence_kinds.KIND_CHOICES",
         "ReportKindEnum": "reports.models.Report.Kind",
     },
@@ -310,6 +315,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-analyses": {
         "task": "registry.tasks.requeue_stuck_analyses",
+        "schedule": 300.0,
+    },
+    "requeue-stuck-computation-jobs": {
+        "task": "registry.tasks.requeue_stuck_computation_jobs",
         "schedule": 300.0,
     },
     "requeue-stuck-reports": {

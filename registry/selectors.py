@@ -15,6 +15,7 @@ from registry.models import (
     Checkpoint,
     CloningIncident,
     Commitment,
+    ComputationJob,
     Cosignature,
     Evidence,
     EvidenceFile,
@@ -30,7 +31,7 @@ from registry.models import (
     StoredFile,
     VoteDataset,
 )
-from registry.roles import AnyUser, sees_all_incidents
+from registry.roles import INVESTIGATOR, AnyUser, has_role, sees_all_incidents
 
 
 def incident_visibility_q(user: AnyUser | None, prefix: str = "") -> Q:
@@ -186,6 +187,25 @@ def stored_file_list(*, user: AnyUser | None) -> QuerySet[StoredFile]:
         incident_visibility_q(user, prefix="evidence__incident__")
     )
     return files.exclude(Exists(hidden_evidence) & ~Exists(visible_evidence))
+
+
+def computation_job_list(*, user: AnyUser | None) -> QuerySet[ComputationJob]:
+    """The computation jobs ``user`` may follow. A claim's are open to anyone, as its
+    analyses are; an incident's only to those who handle it (its assigned investigators,
+    approvers and admins: ``user_handles_incident``), since a job's summary can name
+    accounts, so an embargoed incident's jobs are as absent as the incident."""
+    jobs = ComputationJob.objects.select_related(
+        "claim", "incident", "commitment", "requested_by", "item_analysis__file"
+    )
+    if sees_all_incidents(user):
+        return jobs
+    claim_jobs = Q(incident__isnull=True)
+    if user is None or not user.is_authenticated or not has_role(user, INVESTIGATOR):
+        return jobs.filter(claim_jobs)
+    assigned = CloningIncident.investigators.through.objects.filter(
+        cloningincident_id=OuterRef("incident_id"), user_id=user.pk
+    )
+    return jobs.filter(claim_jobs | Q(Exists(assigned)))
 
 
 def latest_done_analysis(claim: BenchmarkClaim) -> FragilityAnalysis | None:

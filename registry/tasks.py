@@ -7,6 +7,7 @@ from django.db import OperationalError
 
 import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.analyses import TRANSIENT_ERRORS, analyses_requeue_stuck, analysis_run
+from registry.computations import computation_job_run, computation_jobs_requeue_stuck
 from registry.jobs import MAX_ATTEMPTS
 from registry.transparency import checkpoint_issue_if_grown
 
@@ -25,6 +26,22 @@ def run_fragility_analysis(analysis_id: int) -> None:
 @shared_task
 def requeue_stuck_analyses(older_than_seconds: int = 900) -> list[int]:
     return analyses_requeue_stuck(older_than=dt.timedelta(seconds=older_than_seconds))
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=MAX_ATTEMPTS,
+)
+def run_computation_job(job_id: int) -> None:
+    computation_job_run(job_id=job_id)
+
+
+@shared_task
+def requeue_stuck_computation_jobs(older_than_seconds: int = 900) -> list[int]:
+    return computation_jobs_requeue_stuck(older_than=dt.timedelta(seconds=older_than_seconds))
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

@@ -25,9 +25,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import filters, selectors, services
+from registry import computations, filters, selectors, services
 from registry.api import serializers as s
 from registry.api import views
+from registry.api.jobs import JOB_RESPONSES, job_accepted, job_input
 from registry.api.serializers import validate_upload_size
 from registry.models import (
     DECISION_STATUSES,
@@ -313,10 +314,7 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         entries = selectors.incident_timeline(user=request.user, incident=self.get_object())
         return Response(s.LedgerEntrySerializer(entries, many=True).data)
 
-    @extend_schema(
-        request=ProvenanceUploadSerializer,
-        responses={201: ComputedEvidenceSerializer},
-    )
+    @extend_schema(request=ProvenanceUploadSerializer, responses=JOB_RESPONSES)
     @action(
         detail=True,
         methods=["post"],
@@ -325,21 +323,22 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         serializer_class=ProvenanceUploadSerializer,
     )
     def provenance_tests(self, request: Request, pk: str | None = None) -> Response:
-        """Run the output-similarity provenance test on an upload; one item per candidate."""
+        """Queue the output-similarity provenance test on an upload (a job: 202); once
+        done, the job's result holds one evidence item per candidate."""
         incident = self.get_object()
         body = ProvenanceUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         parameters = dict(body.validated_data)
-        upload = _upload(parameters.pop("file"), restricted=parameters.pop("restricted"))
-        computed = services.provenance_evidence_record(
-            incident=incident, actor=request.user, upload=upload, parameters=parameters
+        file, restricted = parameters.pop("file"), parameters.pop("restricted")
+        requested = computations.provenance_job_request(
+            actor=request.user,
+            incident=incident,
+            upload=job_input(file, field="file", restricted=restricted),
+            parameters=parameters,
         )
-        return _computed_response(request, computed, user=request.user)
+        return job_accepted(request, requested)
 
-    @extend_schema(
-        request=QueryLogUploadSerializer,
-        responses={201: ComputedEvidenceSerializer, 200: ComputedEvidenceSerializer},
-    )
+    @extend_schema(request=QueryLogUploadSerializer, responses=JOB_RESPONSES)
     @action(
         detail=True,
         methods=["post"],
@@ -348,22 +347,21 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         serializer_class=QueryLogUploadSerializer,
     )
     def query_logs(self, request: Request, pk: str | None = None) -> Response:
-        """Analyse an API request log (inline; ~15 s per million rows, outside any
-        transaction). The log and the per-account table are stored restricted."""
+        """Queue the analysis of an API request log (a job: 202; ~10 s per million rows
+        in the worker). The log and the per-account table are stored restricted."""
         incident = self.get_object()
         body = QueryLogUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         thresholds = dict(body.validated_data)
-        upload = _upload(thresholds.pop("file"), restricted=True)
-        computed = services.query_log_evidence_record(
-            incident=incident, actor=request.user, upload=upload, thresholds=thresholds
+        requested = computations.query_log_job_request(
+            actor=request.user,
+            incident=incident,
+            upload=job_input(thresholds.pop("file"), field="file", restricted=True),
+            thresholds=thresholds,
         )
-        return _computed_response(request, computed, user=request.user)
+        return job_accepted(request, requested)
 
-    @extend_schema(
-        request=FingerprintUploadSerializer,
-        responses={201: ComputedEvidenceSerializer},
-    )
+    @extend_schema(request=FingerprintUploadSerializer, responses=JOB_RESPONSES)
     @action(
         detail=True,
         methods=["post"],
@@ -372,23 +370,24 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         serializer_class=FingerprintUploadSerializer,
     )
     def fingerprint_verifications(self, request: Request, pk: str | None = None) -> Response:
-        """Check a revealed key set against its commitment, then test the responses."""
+        """Queue the check of a revealed key set against its commitment and the test of
+        the responses (a job: 202)."""
         incident = self.get_object()
         body = FingerprintUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         restricted = data["restricted"]
-        computed = services.fingerprint_evidence_record(
-            incident=incident,
+        requested = computations.fingerprint_job_request(
             actor=request.user,
+            incident=incident,
             commitment=data["commitment"],
-            key_set=_upload(data["key_set"], restricted=restricted),
-            responses=_upload(data["responses"], restricted=restricted),
+            key_set=job_input(data["key_set"], field="key_set", restricted=restricted),
+            responses=job_input(data["responses"], field="responses", restricted=restricted),
             false_trigger_rate=data["false_trigger_rate"],
             alpha=data["alpha"],
             match=data["match"],
         )
-        return _computed_response(request, computed, user=request.user)
+        return job_accepted(request, requested)
 
 
 # --- Decisions ------------------------------------------------------------------------------
@@ -473,12 +472,14 @@ class CommitmentViewSet(
         serializer_class=CommitmentCheckSerializer,
     )
     def check(self, request: Request, pk: str | None = None) -> Response:
-        """Does the uploaded material hash to this commitment? Nothing is stored."""
+        """Does the uploaded material hash to this commitment? Nothing is stored. Anyone
+        may ask (throttled: THROTTLE_CHECKS); the answer comes in the request, so the file
+        is at most REGISTRY_MAX_CHECK_BYTES (400 naming `file` beyond)."""
         commitment = self.get_object()
         body = CommitmentCheckSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = services.commitment_check(
-            commitment=commitment, material=body.validated_data["file"].read()
+            commitment=commitment, material=body.validated_data["file"]
         )
         return Response(
             {

@@ -16,7 +16,8 @@ from rest_framework.serializers import BaseSerializer
 from registry import filters, selectors, services
 from registry.analyses import analysis_request
 from registry.api import serializers as s
-from registry.item_claims import item_analysis_record
+from registry.api.jobs import JOB_RESPONSES, job_accepted, job_input
+from registry.computations import item_analysis_job_request
 from registry.ledger import GENESIS_HASH, ledger_head
 from registry.models import (
     BenchmarkClaim,
@@ -249,11 +250,7 @@ class BenchmarkClaimViewSet(RecordViewSet):
         return _request_analysis(request, claim=self.get_object())
 
     @extend_schema(methods=["GET"], responses=s.ItemScoreAnalysisSerializer(many=True))
-    @extend_schema(
-        methods=["POST"],
-        request=s.ItemScoreUploadSerializer,
-        responses={201: s.ItemScoreAnalysisSerializer, 200: s.ItemScoreAnalysisSerializer},
-    )
+    @extend_schema(methods=["POST"], request=s.ItemScoreUploadSerializer, responses=JOB_RESPONSES)
     @action(
         detail=True,
         methods=["get", "post"],
@@ -266,8 +263,9 @@ class BenchmarkClaimViewSet(RecordViewSet):
     def item_analyses(self, request: Request, pk: str | None = None) -> Response:
         """GET lists this claim's item-score analyses, newest first. POST tests a "beats"
         claim on a static or LLM-judged benchmark from per-item scores (item_id, score_a of
-        the claiming release, score_b of the compared one): 201 with the result, or 200 with
-        the existing analysis of the same file and settings."""
+        the claiming release, score_b of the compared one) as a job: 202 with the job
+        (`GET /api/v1/jobs/{id}/` gives the analysis once done), or 200 with the job of the
+        same file and settings."""
         claim = self.get_object()
         if request.method == "GET":
             page = self.paginate_queryset(selectors.item_analysis_list().filter(claim=claim))
@@ -275,17 +273,14 @@ class BenchmarkClaimViewSet(RecordViewSet):
             return self.get_paginated_response(rows.data)
         upload = s.ItemScoreUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        file = upload.validated_data["file"]
-        recorded = item_analysis_record(
-            claim=claim,
+        requested = item_analysis_job_request(
             actor=request.user,
-            content=file.read(),
-            filename=file.name or "",
+            claim=claim,
+            upload=job_input(upload.validated_data["file"], field="file"),
             bootstrap_rounds=upload.validated_data["bootstrap_rounds"],
             seed=upload.validated_data["seed"],
         )
-        body = s.ItemScoreAnalysisSerializer(recorded.analysis, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED if recorded.created else 200)
+        return job_accepted(request, requested)
 
 
 class CloningIncidentViewSet(RecordViewSet):

@@ -266,15 +266,9 @@ def provenance_test(
     _check_arguments(
         prefix_tokens=prefix_tokens, alpha=alpha, permutations=permutations, method=method
     )
-    responses = load_responses(data)
-    _check_labels(responses, suspect=suspect, candidates=candidates, baselines=baselines)
-    models = [suspect, *candidates, *baselines]
-    all_prompts = set().union(*(responses[model].keys() for model in models))
-    prompts = sorted(set.intersection(*(set(responses[model]) for model in models)))
-    if len(prompts) < MIN_PROMPTS:
-        raise CloningInputError(
-            f"only {len(prompts)} prompts are answered by every model; need {MIN_PROMPTS}"
-        )
+    responses, models, prompts, all_prompts = _prompts_answered_by_all(
+        data, suspect=suspect, candidates=candidates, baselines=baselines
+    )
     similarity = _similarity_matrix(responses, suspect, models[1:], prompts, prefix_tokens)
     baseline_columns = similarity[:, len(candidates) :]
     rng = np.random.default_rng(seed)
@@ -312,6 +306,43 @@ def provenance_test(
         prompts_dropped=len(all_prompts) - len(prompts),
         candidates=results,
     )
+
+
+def provenance_check(
+    data: bytes,
+    *,
+    suspect: str,
+    candidates: list[str],
+    baselines: list[str],
+    prefix_tokens: int = 32,
+    alpha: float = 0.05,
+    method: TestMethod = "permutation",
+    permutations: int = 9999,
+    seed: int = 0,
+) -> None:
+    """Refuse (CloningInputError) what ``provenance_test`` would refuse, without its
+    statistics: the arguments, the upload's records, the labels and the shared prompts."""
+    _check_arguments(
+        prefix_tokens=prefix_tokens, alpha=alpha, permutations=permutations, method=method
+    )
+    _prompts_answered_by_all(data, suspect=suspect, candidates=candidates, baselines=baselines)
+
+
+def _prompts_answered_by_all(
+    data: bytes, *, suspect: str, candidates: list[str], baselines: list[str]
+) -> tuple[Responses, list[str], list[str], set[str]]:
+    """The responses, the models in role order, the prompts every model answered (sorted)
+    and all prompts seen."""
+    responses = load_responses(data)
+    _check_labels(responses, suspect=suspect, candidates=candidates, baselines=baselines)
+    models = [suspect, *candidates, *baselines]
+    all_prompts: set[str] = set().union(*(responses[model].keys() for model in models))
+    prompts = sorted(set.intersection(*(set(responses[model]) for model in models)))
+    if len(prompts) < MIN_PROMPTS:
+        raise CloningInputError(
+            f"only {len(prompts)} prompts are answered by every model; need {MIN_PROMPTS}"
+        )
+    return responses, models, prompts, all_prompts
 
 
 def _check_arguments(*, prefix_tokens: int, alpha: float, permutations: int, method: str) -> None:

@@ -6,6 +6,7 @@ appended to the hash-chained ``LedgerEntry`` table.
 """
 
 from registry.models.analyses import FragilityAnalysis, ItemScoreAnalysis
+from registry.models.computations import ComputationJob
 from registry.models.incidents import (
     DECISION_STATUSES,
     CloningIncident,
@@ -39,6 +40,7 @@ __all__ = [
     "Checkpoint",
     "CloningIncident",
     "Commitment",
+    "ComputationJob",
     "Cosignature",
     "Evidence",
     "EvidenceFile",

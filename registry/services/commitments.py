@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from registry.ledger import PUBLIC
@@ -80,6 +81,34 @@ def material_digest(kind: str, material: bytes) -> str:
     return hashlib.sha256(material).hexdigest()
 
 
-def commitment_check(*, commitment: Commitment, material: bytes) -> CommitmentCheck:
-    computed = material_digest(commitment.kind, material)
+def commitment_check(*, commitment: Commitment, material: IO[bytes] | bytes) -> CommitmentCheck:
+    """Whether revealed material hashes to ``commitment``. Open to anyone and run in the
+    request, so bounded: material over ``REGISTRY_MAX_CHECK_BYTES`` is refused (400 naming
+    ``file``) before it is read."""
+    limit = settings.REGISTRY_MAX_CHECK_BYTES
+    size = len(material) if isinstance(material, bytes) else _stream_size(material)
+    if size > limit:
+        raise ValidationError(
+            {
+                "file": [
+                    f"File is {size} bytes; a check takes at most {limit} bytes. Compare "
+                    "the SHA-256 of larger material with the commitment's sha256 yourself "
+                    "(a key set's canonical form is defined in "
+                    "registry/cloning/fingerprint.py), or verify it in a fingerprint "
+                    "verification job."
+                ]
+            }
+        )
+    content = material if isinstance(material, bytes) else material.read()
+    computed = material_digest(commitment.kind, content)
     return CommitmentCheck(matches=computed == commitment.sha256, computed_sha256=computed)
+
+
+def _stream_size(stream: IO[bytes]) -> int:
+    known: int | None = getattr(stream, "size", None)
+    if known is not None:
+        return known
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size

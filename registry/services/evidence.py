@@ -355,6 +355,17 @@ def _cluster_fields(summary: QueryLogSummary) -> list[dict[str, Any]]:
     return rows
 
 
+def provenance_evidence_check(*, upload: Upload, parameters: Mapping[str, Any]) -> None:
+    """Refuse (naming ``file``) what the provenance test would, without its statistics."""
+    from registry.cloning import CloningInputError
+    from registry.cloning.provenance import provenance_check
+
+    try:
+        provenance_check(upload.content, **parameters)
+    except CloningInputError as error:
+        raise _input_error(error, "file") from error
+
+
 def query_log_evidence_record(
     *,
     incident: CloningIncident,

@@ -42,6 +42,7 @@ from tests.registry.incident_uploads import (
     responses_jsonl,
     sha256,
 )
+from tests.registry.jobs import result
 
 pytestmark = [
     pytest.mark.django_db,
@@ -352,8 +353,8 @@ def test_a_fingerprint_verification_cites_its_commitment_and_gets_the_binomial_t
     response = verify(
         api(ivan), investigating, commitment, keys.jsonl(), responses_jsonl(keys, triggered=9)
     )
-    assert response.status_code == 201, response.data
-    [item] = response.data["evidence"]
+    assert response.status_code == 202, response.data
+    [item] = result(api(ivan), response)["evidence"]
     assert item["kind"] == "embedded_fingerprint"
     assert item["details"]["keys_matched"] == 9
     assert item["p_value"] == pytest.approx(binomial_upper_tail(9, 12, 0.05), rel=1e-9)

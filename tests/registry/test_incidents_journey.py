@@ -27,6 +27,7 @@ from tests.registry.incident_uploads import (
     query_log,
     sha256,
 )
+from tests.registry.jobs import result
 
 pytestmark = [
     pytest.mark.django_db,
@@ -95,12 +96,15 @@ def test_an_investigator_takes_an_incident_to_an_approved_decision_through_the_a
         },
         format="multipart",
     )
-    assert tested.status_code == 201, tested.data
-    by_candidate = {item["details"]["candidate"]: item for item in tested.data["evidence"]}
+    assert tested.status_code == 202, tested.data
+    tested_result = result(as_ivan, tested)
+    by_candidate = {item["details"]["candidate"]: item for item in tested_result["evidence"]}
     assert set(by_candidate) == {TEACHER, UNRELATED_CANDIDATE}
     assert by_candidate[TEACHER]["decision"] == "supports"
     assert by_candidate[UNRELATED_CANDIDATE]["decision"] == "inconclusive"
-    assert all(item["files"][0]["sha256"] == sha256(provenance) for item in tested.data["evidence"])
+    assert all(
+        item["files"][0]["sha256"] == sha256(provenance) for item in tested_result["evidence"]
+    )
 
     log = query_log()
     analysed = as_ivan.post(
@@ -108,10 +112,11 @@ def test_an_investigator_takes_an_incident_to_an_approved_decision_through_the_a
         {"file": SimpleUploadedFile("requests.csv", log.csv_bytes)},
         format="multipart",
     )
-    assert analysed.status_code == 201, analysed.data
-    campaign = analysed.data["evidence"][0]
+    assert analysed.status_code == 202, analysed.data
+    analysed_result = result(as_ivan, analysed)
+    campaign = analysed_result["evidence"][0]
     assert campaign["kind"] == "query_volume"
-    assert set(analysed.data["summary"]["flagged_accounts"]) == set(log.campaign_accounts)
+    assert set(analysed_result["summary"]["flagged_accounts"]) == set(log.campaign_accounts)
     assert campaign["details"]["accounts"] == len(log.campaign_accounts)
     assert [f["restricted"] for f in campaign["files"]] == [True, True]
     assert campaign["files"][0]["sha256"] == sha256(log.csv_bytes)
@@ -169,6 +174,7 @@ def test_an_investigator_takes_an_incident_to_an_approved_decision_through_the_a
     timeline = as_ivan.get(f"{API}/incidents/{incident_id}/timeline/")
     assert {row["object_type"] for row in timeline.data} == {
         INCIDENT_TYPE,
+        "registry.computationjob",  # requested, then complete, with the evidence it made
         "registry.evidence",
         "registry.incidentdecision",
     }
@@ -299,8 +305,9 @@ def test_a_query_log_with_nobody_flagged_is_recorded_as_not_supporting(api, ivan
         {"file": SimpleUploadedFile("requests.csv", log)},
         format="multipart",
     )
-    assert response.status_code == 201, response.data
-    assert response.data["summary"]["flagged_accounts"] == []
-    (campaign,) = [item for item in response.data["evidence"] if item["kind"] == "query_volume"]
+    assert response.status_code == 202, response.data
+    done = result(api(ivan), response)
+    assert done["summary"]["flagged_accounts"] == []
+    (campaign,) = [item for item in done["evidence"] if item["kind"] == "query_volume"]
     assert campaign["decision"] == "does_not_support"
     assert campaign["details"]["accounts"] == 0

@@ -22,6 +22,7 @@ from tests.factories import (
 )
 from tests.registry.api_records import API, client_for, row_counts
 from tests.registry.incident_uploads import BASELINES, SUSPECT, TEACHER, key_set, responses_jsonl
+from tests.registry.jobs import result
 from tests.registry.test_item_claims import beats_claim, scores_file
 from tests.registry.test_item_claims import upload as upload_item_scores
 
@@ -137,8 +138,10 @@ def test_a_vote_csv_field_over_the_csv_modules_default_limit_is_read(alice: User
 def test_an_item_score_field_over_the_csv_modules_default_limit_is_read(alice: User) -> None:
     claim = beats_claim()
     data = scores_file(["i" * 131_073, "short", "other"], [1, 0, 1], [0, 0, 1])
-    response = upload_item_scores(client_for(alice), claim, data, rounds=10)
-    assert response.status_code == 201, response.json()
+    client = client_for(alice)
+    response = upload_item_scores(client, claim, data, rounds=10)
+    assert response.status_code == 202, response.json()
+    assert result(client, response)["item_analysis"]["n_items"] == 3
 
 
 @pytest.mark.parametrize("character", ["\x00", "\x1b", "\u200b", "\u202e"])

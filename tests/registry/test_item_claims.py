@@ -21,13 +21,20 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from scipy import stats
 
-from registry.models import BenchmarkClaim, ItemScoreAnalysis, LedgerEntry, StoredFile
+from registry.models import (
+    BenchmarkClaim,
+    ComputationJob,
+    ItemScoreAnalysis,
+    LedgerEntry,
+    StoredFile,
+)
 from tests.factories import (
     BenchmarkClaimFactory,
     BenchmarkFactory,
     ModelReleaseFactory,
     StoredFileFactory,
 )
+from tests.registry.jobs import result
 
 pytestmark = pytest.mark.django_db
 
@@ -68,12 +75,24 @@ def upload(client: APIClient, claim: BenchmarkClaim, data: bytes, **fields: Any)
     return response
 
 
-def counts() -> tuple[int, int, int]:
+def counts() -> tuple[int, int, int, int]:
     return (
         StoredFile.objects.count(),
         LedgerEntry.objects.count(),
         ItemScoreAnalysis.objects.count(),
+        ComputationJob.objects.count(),
     )
+
+
+def analysis_of(client: APIClient, accepted: Response) -> dict[str, Any]:
+    """The item-score analysis the job a POST queued recorded, once a worker ran it."""
+    analysis: dict[str, Any] = result(client, accepted)["item_analysis"]
+    return analysis
+
+
+def analysed(client: APIClient, claim: BenchmarkClaim, data: bytes, **fields: Any) -> Any:
+    """Upload the scores, run the job, and return the analysis it recorded."""
+    return analysis_of(client, upload(client, claim, data, **fields))
 
 
 def zero_one_scores(n_items: int = 400, seed: int = 20) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -93,8 +112,9 @@ def test_zero_one_scores_are_answered_as_scipy_and_counting_agree(
 
     response = upload(api(alice), claim, scores_file(ids, scores_a, scores_b))
 
-    assert response.status_code == 201, response.data
-    results = response.json()["results"]
+    assert response.status_code == 202, response.data
+    analysis = analysis_of(api(alice), response)
+    results = analysis["results"]
     difference = scores_a - scores_b
     assert results["mean_difference"] == pytest.approx(difference.mean(), abs=1e-12)
     assert results["mcnemar_p_value"] == pytest.approx(
@@ -112,7 +132,7 @@ def test_zero_one_scores_are_answered_as_scipy_and_counting_agree(
     assert results["ci_low"] == pytest.approx(difference.mean() - half_width, abs=0.2 * half_width)
     assert results["ci_high"] == pytest.approx(difference.mean() + half_width, abs=0.2 * half_width)
     assert (results["n_items"], results["bootstrap_rounds"], results["seed"]) == (400, 2000, 0)
-    assert response.json()["n_items"] == 400
+    assert analysis["n_items"] == 400
 
 
 def brute_force_minimum(difference: np.ndarray) -> int | None:
@@ -135,8 +155,8 @@ def test_real_valued_scores_reverse_at_the_brute_force_minimum(
 
     response = upload(api(alice), claim, scores_file(ids, scores_a, scores_b), bootstrap_rounds=500)
 
-    assert response.status_code == 201, response.data
-    results = response.json()["results"]
+    assert response.status_code == 202, response.data
+    results = analysis_of(api(alice), response)["results"]
     assert results["mcnemar_p_value"] is None
     assert results["items_to_reverse"] == brute_force_minimum(difference)
     kept = [i for i, item in enumerate(ids) if item not in results["removed_items"]]
@@ -149,12 +169,14 @@ def test_the_same_file_again_returns_the_same_analysis(
 ) -> None:
     data = scores_file(*zero_one_scores(n_items=60))
     first = upload(api(alice), claim, data)
+    analysis = analysis_of(api(alice), first)
     before = counts()
 
     again = upload(api(alice), claim, data)
 
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert again.json() == first.json()
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again["Location"] == first["Location"]
+    assert again.json()["result"]["item_analysis"] == analysis
     assert counts() == before
 
 
@@ -162,26 +184,25 @@ def test_the_same_file_with_another_seed_is_another_analysis(
     api: Api, alice: User, claim: BenchmarkClaim
 ) -> None:
     data = scores_file(*zero_one_scores(n_items=60))
-    first = upload(api(alice), claim, data)
-    reseeded = upload(api(alice), claim, data, seed=7)
+    first = analysed(api(alice), claim, data)
+    reseeded = analysed(api(alice), claim, data, seed=7)
 
-    assert (first.status_code, reseeded.status_code) == (201, 201)
-    assert reseeded.json()["id"] != first.json()["id"]
-    assert reseeded.json()["sha256"] == first.json()["sha256"]
+    assert reseeded["id"] != first["id"]
+    assert reseeded["sha256"] == first["sha256"]
     assert StoredFile.objects.count() == 1
 
 
 def test_the_analysis_is_ledgered_and_the_claim_becomes_analysed(
     api: Api, alice: User, claim: BenchmarkClaim
 ) -> None:
-    response = upload(api(alice), claim, scores_file(*zero_one_scores(n_items=50)))
+    analysis = analysed(api(alice), claim, scores_file(*zero_one_scores(n_items=50)))
 
-    analysis_id = str(response.json()["id"])
+    analysis_id = str(analysis["id"])
     created = LedgerEntry.objects.get(
         object_type="registry.itemscoreanalysis", object_id=analysis_id
     )
     assert (created.action, created.actor_label) == ("create", "alice")
-    assert created.snapshot["results"] == response.json()["results"]
+    assert created.snapshot["results"] == analysis["results"]
     assert created.snapshot["file_id"] == StoredFile.objects.get().pk
     moved = LedgerEntry.objects.get(object_type="registry.benchmarkclaim", object_id=str(claim.pk))
     assert moved.snapshot["_context"]["to"] == "analysed"
@@ -213,7 +234,8 @@ def test_a_claim_item_scores_cannot_test_is_refused_naming_the_claim(
 def test_a_llm_judged_benchmark_claim_is_accepted(api: Api, alice: User) -> None:
     judged = beats_claim(benchmark_kind="llm_judge")
     response = upload(api(alice), judged, scores_file(*zero_one_scores(n_items=20)))
-    assert response.status_code == 201, response.data
+    assert response.status_code == 202, response.data
+    assert analysis_of(api(alice), response)["claim"] == judged.pk
 
 
 @pytest.mark.parametrize(
@@ -257,7 +279,7 @@ def test_out_of_range_settings_are_refused(
 
 @pytest.mark.parametrize(
     ("name", "allowed"),
-    [("anonymous", {401, 403}), ("nobody", {403}), ("vera", {403}), ("adam", {201})],
+    [("anonymous", {401, 403}), ("nobody", {403}), ("vera", {403}), ("adam", {202})],
 )
 def test_only_analysts_and_admins_may_upload_item_scores(
     request: pytest.FixtureRequest, api: Api, claim: BenchmarkClaim, name: str, allowed: set[int]
@@ -268,7 +290,7 @@ def test_only_analysts_and_admins_may_upload_item_scores(
     response = upload(api(user), claim, scores_file(*zero_one_scores(n_items=20)))
 
     assert response.status_code in allowed
-    if response.status_code != 201:
+    if response.status_code != 202:
         assert counts() == before
 
 
@@ -277,9 +299,9 @@ def test_anyone_lists_a_claims_item_analyses_newest_first(
     request: pytest.FixtureRequest, api: Api, alice: User, claim: BenchmarkClaim, name: str
 ) -> None:
     data = scores_file(*zero_one_scores(n_items=30))
-    older = upload(api(alice), claim, data).json()["id"]
-    newer = upload(api(alice), claim, data, seed=1).json()["id"]
-    upload(api(alice), beats_claim_elsewhere(), data)
+    older = analysed(api(alice), claim, data)["id"]
+    newer = analysed(api(alice), claim, data, seed=1)["id"]
+    analysed(api(alice), beats_claim_elsewhere(), data)
     user = None if name == "anonymous" else request.getfixturevalue(name)
 
     response = api(user).get(f"/api/v1/claims/{claim.pk}/item-analyses/")
@@ -349,7 +371,7 @@ def test_the_claim_page_states_the_latest_verdict(
     client: Client, api: Api, alice: User, claim: BenchmarkClaim
 ) -> None:
     ids, scores_a, scores_b = zero_one_scores(n_items=120)
-    results = upload(api(alice), claim, scores_file(ids, scores_a, scores_b)).json()["results"]
+    results = analysed(api(alice), claim, scores_file(ids, scores_a, scores_b))["results"]
 
     page = client.get(f"/claims/{claim.pk}/").content.decode()
 
@@ -364,7 +386,7 @@ def test_the_claim_page_says_when_the_claim_does_not_hold(
     client: Client, api: Api, alice: User, claim: BenchmarkClaim
 ) -> None:
     ids, scores_a, scores_b = zero_one_scores(n_items=120)
-    upload(api(alice), claim, scores_file(ids, scores_b, scores_a))  # A and R swapped
+    analysed(api(alice), claim, scores_file(ids, scores_b, scores_a))  # A and R swapped
 
     page = client.get(f"/claims/{claim.pk}/").content.decode()
 
@@ -374,7 +396,7 @@ def test_the_claim_page_says_when_the_claim_does_not_hold(
 def test_the_admin_shows_item_analyses_but_never_adds_them(
     client: Client, api: Api, adam: User, claim: BenchmarkClaim
 ) -> None:
-    analysis_id = upload(api(adam), claim, scores_file(*zero_one_scores(n_items=20))).json()["id"]
+    analysis_id = analysed(api(adam), claim, scores_file(*zero_one_scores(n_items=20)))["id"]
     client.force_login(adam)
 
     changelist = client.get("/admin/registry/itemscoreanalysis/")
