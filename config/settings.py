@@ -317,10 +317,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.requeue_stuck_analyses",
         "schedule": 300.0,
     },
-    "requeue-stuck-computation-jobs": {
-        "task": "registry.tasks.requeue_stuck_computation_jobs",
-        "schedule": 300.0,
-    },
     "requeue-stuck-reports": {
         "task": "reports.tasks.requeue_stuck_reports",
         "schedule": 120.0,

@@ -30,9 +30,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from registry import queue
 from registry.blobs import Blob, blob_read, blob_write
 from registry.jobs import DATABASE_TRANSIENT_ERRORS, JobAttempt, JobRunner, JobStatuses
 from registry.ledger import PUBLIC, LedgerScope, canonical_json, incident_scope, ledger_append
@@ -258,7 +256,7 @@ def _request(
         job.full_clean()
         job.save()
         ledger_append(instance=job, action="request", actor=actor, scope=computation_scope(job))
-        transaction.on_commit(lambda: _publish(job.pk))
+        COMPUTATION_JOBS.publish_on_commit(job.pk)
     return JobRequested(job, created=True)
 
 
@@ -398,6 +396,9 @@ def _record(job: ComputationJob, outcome: ComputationOutcome) -> None:
     job.summary_sha256 = outcome.summary.sha256
 
 
+# The task that runs a computation job (registry/tasks.py), by its registered name.
+COMPUTATION_TASK = "registry.tasks.run_computation_job"
+
 COMPUTATION_JOBS = JobRunner(
     model=ComputationJob,
     statuses=JobStatuses(
@@ -406,25 +407,14 @@ COMPUTATION_JOBS = JobRunner(
         done=Status.DONE,
         failed=Status.FAILED,
     ),
+    task=COMPUTATION_TASK,
     compute=_compute,
     record=_record,
     scope=computation_scope,
     transient=DATABASE_TRANSIENT_ERRORS,
 )
 
-# The task that runs a computation job (registry/tasks.py), by its registered name.
-COMPUTATION_TASK = "registry.tasks.run_computation_job"
-
-
-def _publish(job_id: int) -> None:
-    queue.job_publish(COMPUTATION_TASK, job_id)
-
 
 def computation_job_run(*, job_id: int) -> None:
     """Claim, compute (outside any transaction) and record one computation job."""
     COMPUTATION_JOBS.run(job_id)
-
-
-def computation_jobs_requeue_stuck(*, older_than: Any) -> list[int]:
-    """Put jobs whose worker died (or whose message was lost) back in the queue."""
-    return COMPUTATION_JOBS.requeue_stale(older_than=older_than, enqueue=_publish)

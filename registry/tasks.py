@@ -7,7 +7,7 @@ from django.db import OperationalError
 
 import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.analyses import TRANSIENT_ERRORS, analyses_requeue_stuck, analysis_run
-from registry.computations import computation_job_run, computation_jobs_requeue_stuck
+from registry.computations import computation_job_run
 from registry.jobs import MAX_ATTEMPTS
 from registry.transparency import checkpoint_issue_if_grown
 
@@ -37,11 +37,6 @@ def requeue_stuck_analyses(older_than_seconds: int = 900) -> list[int]:
 )
 def run_computation_job(job_id: int) -> None:
     computation_job_run(job_id=job_id)
-
-
-@shared_task
-def requeue_stuck_computation_jobs(older_than_seconds: int = 900) -> list[int]:
-    return computation_jobs_requeue_stuck(older_than=dt.timedelta(seconds=older_than_seconds))
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
