@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from registry import computations, filters, selectors, services
 from registry.api import serializers as s
 from registry.api import views
-from registry.api.jobs import JOB_RESPONSES, job_accepted, job_input
+from registry.api.jobs import JOB_LOCATION, JOB_RESPONSES, job_accepted, job_input
 from registry.api.serializers import validate_upload_size
 from registry.models import (
     DECISION_STATUSES,
@@ -314,7 +314,9 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         entries = selectors.incident_timeline(user=request.user, incident=self.get_object())
         return Response(s.LedgerEntrySerializer(entries, many=True).data)
 
-    @extend_schema(request=ProvenanceUploadSerializer, responses=JOB_RESPONSES)
+    @extend_schema(
+        request=ProvenanceUploadSerializer, responses=JOB_RESPONSES, parameters=[JOB_LOCATION]
+    )
     @action(
         detail=True,
         methods=["post"],
@@ -338,7 +340,9 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         )
         return job_accepted(request, requested)
 
-    @extend_schema(request=QueryLogUploadSerializer, responses=JOB_RESPONSES)
+    @extend_schema(
+        request=QueryLogUploadSerializer, responses=JOB_RESPONSES, parameters=[JOB_LOCATION]
+    )
     @action(
         detail=True,
         methods=["post"],
@@ -361,7 +365,9 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         )
         return job_accepted(request, requested)
 
-    @extend_schema(request=FingerprintUploadSerializer, responses=JOB_RESPONSES)
+    @extend_schema(
+        request=FingerprintUploadSerializer, responses=JOB_RESPONSES, parameters=[JOB_LOCATION]
+    )
     @action(
         detail=True,
         methods=["post"],

@@ -15,7 +15,8 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,7 +51,9 @@ class ComputationResultSerializer(serializers.Serializer[dict[str, Any]]):
 class ComputationJobSerializer(serializers.ModelSerializer[ComputationJob]):
     url = serializers.HyperlinkedIdentityField(view_name="computationjob-detail")
     inputs = JobInputSerializer(many=True, read_only=True)
-    requested_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, allow_null=True
+    )
     result = serializers.SerializerMethodField(
         help_text="Null until the job is done (status done)."
     )
@@ -122,7 +125,14 @@ class ComputationJobViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type
         return ComputationJobSerializer
 
 
-# How every computation endpoint documents its POST answer.
+# How every computation endpoint documents its POST answer: the job, and where to poll it.
+JOB_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[200, 202],
+    description="The job's URL (GET /api/v1/jobs/{id}/).",
+)
 JOB_RESPONSES = {
     202: OpenApiResponse(
         ComputationJobSerializer,

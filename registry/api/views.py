@@ -16,7 +16,7 @@ from rest_framework.serializers import BaseSerializer
 from registry import filters, selectors, services
 from registry.analyses import analysis_request
 from registry.api import serializers as s
-from registry.api.jobs import JOB_RESPONSES, job_accepted, job_input
+from registry.api.jobs import JOB_LOCATION, JOB_RESPONSES, job_accepted, job_input
 from registry.computations import item_analysis_job_request
 from registry.ledger import GENESIS_HASH, ledger_head
 from registry.models import (
@@ -250,7 +250,12 @@ class BenchmarkClaimViewSet(RecordViewSet):
         return _request_analysis(request, claim=self.get_object())
 
     @extend_schema(methods=["GET"], responses=s.ItemScoreAnalysisSerializer(many=True))
-    @extend_schema(methods=["POST"], request=s.ItemScoreUploadSerializer, responses=JOB_RESPONSES)
+    @extend_schema(
+        methods=["POST"],
+        request=s.ItemScoreUploadSerializer,
+        responses=JOB_RESPONSES,
+        parameters=[JOB_LOCATION],
+    )
     @action(
         detail=True,
         methods=["get", "post"],
