@@ -220,7 +220,15 @@ def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[st
     else:
         return {"answerable": False, "reason": "Score claims are not answered by votes-to-flip."}
     holds = outcome.gap_before > 0
-    return {"answerable": True, "model": model, "holds_on_full_data": holds, **row}
+    # The dropped votes' content too: the claim page shows them without re-reading the file.
+    details = arena.dropped_vote_rows(outcome)
+    return {
+        "answerable": True,
+        "model": model,
+        "holds_on_full_data": holds,
+        **row,
+        "dropped_vote_details": details,
+    }
 
 
 def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:

@@ -18,7 +18,7 @@ from registry.fragility.presenter import (
 )
 from registry.item_claims import item_verdict
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
-from registry.vote_lookup import votes_content
+from registry.vote_lookup import VoteContent, votes_content
 
 # The verdict words (``presenter.Verdict.word``) as a CSS class for the verdict's colour.
 _VERDICT_CLASSES = {
@@ -66,6 +66,19 @@ def flip_votes(analysis: FragilityAnalysis, key: str) -> list[int | str] | None:
         if flip_key(row) == key:
             return list(row["dropped_votes"])
     return None
+
+
+def claim_dropped_votes(analysis: FragilityAnalysis) -> list[VoteContent]:
+    """The votes whose removal overturns the claim, with their content: as the analysis
+    stored them (engine 1.2.0 on), else looked up in the dataset's file."""
+    answer = analysis.claim_answer or {}
+    stored = answer.get("dropped_vote_details")
+    if stored is not None:
+        return [
+            VoteContent(str(row["vote"]), row["model_a"], row["model_b"], row["winner"])
+            for row in stored
+        ]
+    return votes_content(analysis.dataset, answer.get("dropped_votes") or [])
 
 
 def analysis_context(
@@ -138,7 +151,7 @@ def claim_context(claim: BenchmarkClaim) -> dict[str, Any]:
         ),
     }
     if analysis is not None and answer and answer.get("dropped_votes"):
-        context["dropped_votes"] = votes_content(analysis.dataset, answer["dropped_votes"])
+        context["dropped_votes"] = claim_dropped_votes(analysis)
     item_analysis = selectors.item_analysis_list().filter(claim=claim).first()
     if item_analysis is not None:
         item_analysis.claim = claim  # already loaded with its releases

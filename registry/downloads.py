@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from registry import selectors
-from registry.claim_page import flip_votes
+from registry.claim_page import claim_dropped_votes, flip_votes
 from registry.vote_lookup import votes_content
 
 
@@ -38,10 +38,15 @@ def dropped_votes_csv(request: HttpRequest, pk: int, flip: str) -> HttpResponse:
     vote_ids = flip_votes(analysis, flip)
     if vote_ids is None:
         raise Http404(f"Analysis {pk} has no flip search {flip!r}.")
+    votes = (
+        claim_dropped_votes(analysis)
+        if flip == "claim"
+        else votes_content(analysis.dataset, vote_ids)
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["vote", "model_a", "model_b", "winner", "winner_model"])
-    for vote in votes_content(analysis.dataset, vote_ids):
+    for vote in votes:
         cells = [vote.vote, vote.model_a, vote.model_b, vote.winner, vote.winner_model]
         writer.writerow([spreadsheet_safe(cell) for cell in cells])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

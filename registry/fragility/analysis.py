@@ -171,9 +171,16 @@ class Arena:
 
     def dropped_vote_ids(self, outcome: FlipOutcome) -> list[int | str]:
         """Identifiers (positions or ids) of the dropped votes, in file order."""
+        return [self.votes.vote_id(int(index)) for index in self._dropped_indices(outcome)]
+
+    def dropped_vote_rows(self, outcome: FlipOutcome) -> list[dict[str, object]]:
+        """The dropped votes with their content (pair and winner), in file order."""
+        return [self._vote_content(int(index)) for index in self._dropped_indices(outcome)]
+
+    def _dropped_indices(self, outcome: FlipOutcome) -> np.ndarray:
         if outcome.dropped_per_type is None:
-            return []
-        indices = np.sort(
+            return np.empty(0, dtype=np.int64)
+        return np.sort(
             np.concatenate(
                 [
                     self.comparisons.votes_of_type(int(vote_type), int(count))
@@ -182,7 +189,6 @@ class Arena:
                 ]
             )
         )
-        return [self.votes.vote_id(int(index)) for index in indices]
 
     @single_threaded_blas
     def random_drop_rate(self, fraction: float, trials: int, seed: int) -> dict[str, object]:
@@ -228,13 +234,15 @@ class Arena:
         return rows
 
     def _vote_row(self, index: int, influence: float) -> dict[str, object]:
+        return {**self._vote_content(index), "gap_change": influence}
+
+    def _vote_content(self, index: int) -> dict[str, object]:
         votes = self.votes
         return {
             "vote": votes.vote_id(index),
             "model_a": votes.models[votes.model_a[index]],
             "model_b": votes.models[votes.model_b[index]],
             "winner": WINNER_LABELS[int(votes.outcome[index])],
-            "gap_change": influence,
         }
 
 

@@ -110,6 +110,15 @@ class AnalysisResult(TypedDict):
     timings_seconds: NotRequired[dict[str, float]]
 
 
+class VoteContent(TypedDict):
+    """One vote as the file has it: its id, the two models shown and who won."""
+
+    vote: int | str
+    model_a: str
+    model_b: str
+    winner: str  # model_a, model_b or tie
+
+
 class ClaimAnswer(TypedDict, total=False):
     """The claim answered directly; when ``answerable`` is false only ``reason`` is set."""
 
@@ -124,6 +133,7 @@ class ClaimAnswer(TypedDict, total=False):
     votes_to_flip: int | None
     fraction: float | None
     dropped_votes: list[int | str]
+    dropped_vote_details: list[VoteContent]  # the same votes with their content (engine 1.2.0 on)
     gap_before: float | None
     gap_after: float | None
     verified: bool
