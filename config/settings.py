@@ -334,6 +334,14 @@ CELERY_BEAT_SCHEDULE = {
 # Report signing (PAdES). Production names PEM files; with DEBUG on (or in tests)
 # and none named, a development PKI is created under var/dev-pki, whose names say
 # it is not to be trusted.
+# The address the public reaches this registry at, printed (and drawn as a QR code) on
+# every report as where to verify it. Reports are built by a worker, which has no request
+# to take it from. Without it: the development server's address under DEBUG or in tests,
+# else https:// and the first of ALLOWED_HOSTS (the site name in docker/compose.yaml).
+REGISTRY_PUBLIC_URL = (
+    env_str("REGISTRY_PUBLIC_URL")
+    or ("http://127.0.0.1:8000" if DEBUG or TESTING else f"https://{ALLOWED_HOSTS[0]}")
+).rstrip("/")
 REPORT_SIGNING_KEY_FILE = env_str("REPORT_SIGNING_KEY_FILE") or ""
 REPORT_SIGNING_CERT_FILE = env_str("REPORT_SIGNING_CERT_FILE") or ""
 REPORT_SIGNING_CHAIN_FILE = env_str("REPORT_SIGNING_CHAIN_FILE") or ""

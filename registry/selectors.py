@@ -294,6 +294,15 @@ def incident_report_decisions(incident: CloningIncident) -> QuerySet[IncidentDec
     )
 
 
+def incident_report_replies(incident: CloningIncident) -> QuerySet[RightOfReply]:
+    """The incident's rights of reply, oldest first, for its report."""
+    return (
+        RightOfReply.objects.filter(incident=incident)
+        .select_related("organization", "filed_by")
+        .order_by("filed_at", "id")
+    )
+
+
 def releases_in_period(start: dt.date, end: dt.date) -> QuerySet[ModelRelease]:
     return (
         ModelRelease.objects.filter(release_date__gte=start, release_date__lte=end)

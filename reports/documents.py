@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from registry import selectors
@@ -30,6 +32,7 @@ from reports.models import Report
 from reports.pdf.document import (
     Approval,
     AtlasTechnique,
+    BaselineRow,
     ClaimSection,
     DigestClaim,
     DigestIncident,
@@ -43,8 +46,10 @@ from reports.pdf.document import (
     ManifestFile,
     Party,
     ReleaseRef,
+    Reply,
     ReportDocument,
     ScoreRow,
+    SignerCertificate,
     TimelineEvent,
 )
 from reports.transparency import log_proofs
@@ -61,8 +66,19 @@ TITLES = {
 }
 
 
-def build_document(report: Report, *, generated_at: dt.datetime | None = None) -> ReportDocument:
-    """The complete document for ``report``, read at the current ledger head."""
+def verification_url() -> str:
+    """Where anyone can upload a report to have it checked (the public verify page)."""
+    return settings.REGISTRY_PUBLIC_URL + reverse("reports:verify")
+
+
+def build_document(
+    report: Report,
+    *,
+    generated_at: dt.datetime | None = None,
+    signer: SignerCertificate | None = None,
+) -> ReportDocument:
+    """The complete document for ``report``, read at the current ledger head; ``signer``
+    is the certificate that will sign it, described on the title page."""
     head = _ledger_head()
     builders = {
         Report.Kind.CLAIM: _claim_parts,
@@ -89,7 +105,10 @@ def build_document(report: Report, *, generated_at: dt.datetime | None = None) -
         "ledger_head": head,
         "manifest": manifest,
         "issuer": ISSUER,
+        "verification_url": verification_url(),
     }
+    if signer is not None:
+        document["signer"] = signer
     document[report.kind] = section  # type: ignore[literal-required]
     return document
 
@@ -151,18 +170,33 @@ def _score_rows(results: dict[str, Any]) -> list[ScoreRow]:
         # The engine writes None for an interval it could not bound (no MLE); the chart
         # then shows the point alone rather than an invented interval.
         low, high = presenter.interval_bounds(row)
-        rows.append(
-            {
-                "model": row["model"],
-                "score": row["score"] if row["score"] is not None else 0.0,
-                "elo": elo,
-                "ci_low": low,
-                "ci_high": high,
-                "rank": row["rank"],
-                "rank_ub": row["rank_ub"],
-            }
-        )
+        score: ScoreRow = {
+            "model": row["model"],
+            "score": row["score"] if row["score"] is not None else 0.0,
+            "elo": elo,
+            "ci_low": low,
+            "ci_high": high,
+            "rank": row["rank"],
+            "rank_ub": row["rank_ub"],
+        }
+        for key in ("bootstrap_ci_low", "bootstrap_ci_high", "rank_low", "rank_high"):
+            if key in row:
+                score[key] = row[key]  # type: ignore[literal-required]  # keys of ScoreRow
+        rows.append(score)
     return rows
+
+
+def _baseline(results: dict[str, Any]) -> list[BaselineRow]:
+    return [
+        {
+            "fraction": row["fraction"],
+            "votes_dropped": row["votes_dropped"],
+            "trials": row["trials"],
+            "top1_changed": row["top1_changed"],
+            "rate": row["rate"],
+        }
+        for row in results.get("random_drop_baseline", [])
+    ]
 
 
 def _claim_section(claim: BenchmarkClaim, analysis: FragilityAnalysis) -> ClaimSection:
@@ -195,6 +229,8 @@ def _claim_section(claim: BenchmarkClaim, analysis: FragilityAnalysis) -> ClaimS
         "scores": _score_rows(results),
         "fragility": claim_fragility_rows(analysis),
         "engine_version": f"fragility engine {analysis.engine_version}",
+        "bootstrap_rounds": int(fit.get("bootstrap_rounds", 0)),
+        "random_drop_baseline": _baseline(results),
     }
 
 
@@ -375,7 +411,20 @@ def _incident_section(incident: CloningIncident, head_seq: int) -> IncidentSecti
         "atlas_techniques": _atlas(incident),
         "approvals": _incident_approvals(incident),
         "engine_version": "; ".join(versions) or "no evidence recorded",
+        "replies": _replies(incident),
     }
+
+
+def _replies(incident: CloningIncident) -> list[Reply]:
+    return [
+        {
+            "organisation": reply.organization.name,
+            "statement": reply.statement,
+            "filed_by": _person(reply.filed_by),
+            "filed_at": reply.filed_at.isoformat(),
+        }
+        for reply in selectors.incident_report_replies(incident)
+    ]
 
 
 def _incident_parts(report: Report, head_seq: int) -> tuple[str, IncidentSection, dict[str, Any]]:
@@ -440,6 +489,7 @@ def _digest_claims(
         verdict, votes, fraction = claim_verdict(analysis)
         if analysis is not None:
             used.append(analysis)
+        finished = analysis.finished_at if analysis is not None else None
         rows.append(
             {
                 "claim_id": str(claim.pk),
@@ -449,6 +499,8 @@ def _digest_claims(
                 "verdict": verdict,
                 "votes_to_flip": votes,
                 "fraction": fraction,
+                "claim_date": _date(claim.claim_date),
+                "analysed_on": _date(finished.astimezone(dt.UTC).date() if finished else None),
             }
         )
     return rows, used

@@ -51,6 +51,7 @@ from registry.services._base import require, writing
 from reports.documents import build_document
 from reports.models import Report, ReportVersion
 from reports.pdf.devca import ensure_dev_pki
+from reports.pdf.document import SignerCertificate
 from reports.pdf.embedded_files import embedded_file_problem
 from reports.pdf.render import render_pdf
 from reports.pdf.signing import (
@@ -58,6 +59,7 @@ from reports.pdf.signing import (
     SignatureLevel,
     SigningConfigurationError,
     TokenSettings,
+    describe_certificate,
     load_signer,
     load_token_signer,
     newest_timestamp_expiry,
@@ -166,10 +168,15 @@ def report_countersigner() -> ReportSigner:
 
 def signer_fingerprint(signer: ReportSigner) -> str:
     """SHA-256 of the signing certificate's DER encoding (hex), as shown by openssl."""
+    return signer_certificate(signer)["sha256_fingerprint"]
+
+
+def signer_certificate(signer: ReportSigner) -> SignerCertificate:
+    """The signing certificate described for a report's title page."""
     certificate = signer.signer.signing_cert
     if certificate is None:
         raise SigningConfigurationError("no signing certificate was loaded")
-    return hashlib.sha256(certificate.dump()).hexdigest()
+    return describe_certificate(certificate)
 
 
 def trust_roots() -> list[bytes]:
@@ -274,12 +281,13 @@ def _report_storage() -> Storage:
 
 def _build(job: JobAttempt) -> SignedReport:
     """Render, sign and store the report: the file exists before the row records it."""
-    document = build_document(Report.objects.get(pk=job.pk))
+    # The signer is loaded first: the title page names the certificate that signs it.
+    signer = report_signer()
+    document = build_document(Report.objects.get(pk=job.pk), signer=signer_certificate(signer))
     job.update(progress=30)
     pdf = render_pdf(document)
     if not job.update(status=Report.Status.SIGNING, progress=70):
         raise SupersededError  # given up for dead and re-queued: the newer attempt finishes it
-    signer = report_signer()
     signed = signer.sign(pdf)
     digest = hashlib.sha256(signed).hexdigest()
     name = _report_storage().save(f"reports/{digest}.pdf", ContentFile(signed))

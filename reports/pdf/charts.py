@@ -11,12 +11,18 @@ import math
 from collections.abc import Sequence
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, Rect, String
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from reports.pdf.document import FragilityRow, ScoreRow
 from reports.pdf.styles import ACCENT, ACCENT_LIGHT, INK, MUTED, RULE, SANS, WARNING
 
-LABEL_SIZE = 6.5
-AXIS_SIZE = 7
+# Read at print size: 8 pt labels, as the body tables use.
+LABEL_SIZE = 8
+AXIS_SIZE = 8
+# The forest plot's row height, shrunk (never below the label size) only when a very long
+# leaderboard would not fit on one page.
+ROW_HEIGHT = 11.5
+MAX_PLOT_HEIGHT = 600.0
 
 
 def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
@@ -54,7 +60,8 @@ def score_interval_chart(
     the warning colour so the reader finds them at once.
     """
     rows = sorted(scores, key=lambda row: row["rank"])
-    row_height, label_width, top, bottom = 8.6, 150.0, 6.0, 28.0
+    row_height = max(LABEL_SIZE + 1, min(ROW_HEIGHT, MAX_PLOT_HEIGHT / max(1, len(rows))))
+    label_width, top, bottom = 170.0, 18.0, 30.0
     height = top + bottom + row_height * len(rows)
     drawing = Drawing(width, height, initialFontName=SANS)
     low = min(row["ci_low"] for row in rows)
@@ -78,17 +85,24 @@ def score_interval_chart(
         _text(
             (plot_left + plot_right) / 2,
             2,
-            "Elo rating with 95% interval",
+            "Elo rating (dot) with its 95% interval (bar)",
             size=AXIS_SIZE,
             anchor="middle",
             color=MUTED,
         )
     )
+    _legend(drawing, x=plot_left, y=height - 10, highlighted=bool(highlight))
     for index, row in enumerate(rows):
         y = height - top - row_height * (index + 0.5)
         color = WARNING if row["model"] in highlight else ACCENT
         drawing.add(
-            _text(label_width, y - 2.2, f"{row['rank']}. {row['model']}", anchor="end", color=color)
+            _text(
+                label_width,
+                y - LABEL_SIZE * 0.35,
+                _fit_label(f"{row['rank']}. {row['model']}", label_width - 4),
+                anchor="end",
+                color=color,
+            )
         )
         drawing.add(
             Line(
@@ -99,6 +113,27 @@ def score_interval_chart(
     return drawing
 
 
+def _fit_label(text: str, room: float) -> str:
+    """``text`` shortened with an ellipsis until it fits ``room`` points at the label size."""
+    if stringWidth(text, SANS, LABEL_SIZE) <= room:
+        return text
+    while text and stringWidth(text + "…", SANS, LABEL_SIZE) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def _legend(drawing: Drawing, *, x: float, y: float, highlighted: bool) -> None:
+    """The key above the plot: which colour is which."""
+    entries = [(ACCENT, "model")]
+    if highlighted:
+        entries.append((WARNING, "claimed model and closest challenger"))
+    for color, label in entries:
+        drawing.add(Line(x, y + 2.5, x + 14, y + 2.5, strokeColor=color, strokeWidth=0.9))
+        drawing.add(Circle(x + 7, y + 2.5, 1.9, fillColor=color, strokeColor=None))
+        drawing.add(_text(x + 18, y, label, size=AXIS_SIZE, color=MUTED))
+        x += 26 + stringWidth(label, SANS, AXIS_SIZE)
+
+
 def _log_axis(
     drawing: Drawing, *, left: float, right: float, bottom: float, top: float, decades: int
 ) -> None:
@@ -106,7 +141,7 @@ def _log_axis(
         y = bottom + (top - bottom) * decade / decades
         drawing.add(Line(left, y, right, y, strokeColor=RULE, strokeWidth=0.3))
         drawing.add(
-            _text(left - 4, y - 2.4, f"{10**decade:,}", size=AXIS_SIZE, anchor="end", color=MUTED)
+            _text(left - 4, y - 2.8, f"{10**decade:,}", size=AXIS_SIZE, anchor="end", color=MUTED)
         )
 
 
@@ -139,7 +174,7 @@ def votes_to_flip_chart(
         votes = row["votes_to_flip"]
         if votes is None:
             drawing.add(
-                _text(x + slot * 0.35, bottom + 2, "n/f", size=4.5, anchor="middle", color=MUTED)
+                _text(x + slot * 0.35, bottom + 2, "n/f", size=6, anchor="middle", color=MUTED)
             )
         else:
             bar = max(1.0, (top - bottom) * math.log10(votes) / decades)
@@ -175,7 +210,8 @@ def votes_to_flip_chart(
         _text(
             left,
             height - 9,
-            "votes to drop to swap the pair (log scale); pale bars: flip not confirmed by refit",
+            "votes to drop to swap the pair (log scale); pale: not confirmed by refit; "
+            "n/f: none found",
             size=AXIS_SIZE,
             color=MUTED,
         )

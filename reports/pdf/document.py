@@ -76,6 +76,18 @@ class Manifest(TypedDict):
     transparency: NotRequired[LogProofs]
 
 
+class SignerCertificate(TypedDict):
+    """The certificate the registry signs the report with, described on the title page so
+    that a reader can match it against the signature a PDF reader shows."""
+
+    subject: str  # RFC 4514 distinguished name, e.g. "CN=Evidence Registry,O=..."
+    issuer: str
+    serial: str  # hex
+    sha256_fingerprint: str  # SHA-256 of the certificate's DER encoding, hex lower case
+    valid_from: str  # ISO 8601
+    valid_until: str  # ISO 8601
+
+
 class ReportHeader(TypedDict):
     """Fields every report kind shares; shown on the title page and in the PDF metadata."""
 
@@ -88,6 +100,9 @@ class ReportHeader(TypedDict):
     manifest: Manifest
     issuer: NotRequired[str]  # organisation name shown as the PDF author
     verification_instructions: NotRequired[list[str]]  # replaces the default steps
+    # Where anyone can upload the PDF to have it checked; printed and drawn as a QR code.
+    verification_url: NotRequired[str]
+    signer: NotRequired[SignerCertificate]
 
 
 # --- claim -----------------------------------------------------------------------------
@@ -123,6 +138,11 @@ class ScoreRow(TypedDict):
     ci_high: float
     rank: int
     rank_ub: int  # worst rank compatible with the intervals (an upper bound on rank)
+    # Percentile interval (Elo) and rank range from the multinomial bootstrap, when run.
+    bootstrap_ci_low: NotRequired[float | None]
+    bootstrap_ci_high: NotRequired[float | None]
+    rank_low: NotRequired[int | None]
+    rank_high: NotRequired[int | None]
 
 
 class FragilityRow(TypedDict):
@@ -145,6 +165,17 @@ class FragilityRow(TypedDict):
     verified: bool  # True when an exact refit confirmed the flip
 
 
+class BaselineRow(TypedDict):
+    """The random-drop baseline at one share: how often dropping that many votes chosen
+    at random (not by the method) changed the leader, over ``trials`` refits."""
+
+    fraction: float
+    votes_dropped: int
+    trials: int
+    top1_changed: int
+    rate: float | None  # top1_changed / trials that could be refitted; None if none could
+
+
 class ClaimSection(TypedDict):
     """A benchmark claim as published and what the registry found about it."""
 
@@ -160,6 +191,8 @@ class ClaimSection(TypedDict):
     scores: list[ScoreRow]
     fragility: list[FragilityRow]
     engine_version: str
+    bootstrap_rounds: NotRequired[int]  # 0 or absent: no bootstrap was run
+    random_drop_baseline: NotRequired[list[BaselineRow]]
 
 
 # --- incident --------------------------------------------------------------------------
@@ -231,6 +264,15 @@ class Approval(TypedDict):
     at: str
 
 
+class Reply(TypedDict):
+    """A statement an organisation in the incident filed in its own words (right of reply)."""
+
+    organisation: str
+    statement: str
+    filed_by: str
+    filed_at: str  # ISO 8601
+
+
 class IncidentSection(TypedDict):
     """A suspected model-cloning (distillation) incident and its evidence."""
 
@@ -245,6 +287,7 @@ class IncidentSection(TypedDict):
     atlas_techniques: list[AtlasTechnique]
     approvals: list[Approval]
     engine_version: str
+    replies: NotRequired[list[Reply]]
 
 
 # --- digest ----------------------------------------------------------------------------
@@ -269,6 +312,8 @@ class DigestClaim(TypedDict):
     verdict: str  # e.g. "fragile", "robust", "not analysed"
     votes_to_flip: int | None
     fraction: float | None
+    claim_date: NotRequired[str]  # when the claim was published (ISO date or "—")
+    analysed_on: NotRequired[str]  # when the analysis behind the verdict finished
 
 
 class DigestIncident(TypedDict):

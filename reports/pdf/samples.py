@@ -23,6 +23,7 @@ from reports.pdf.document import (
     Manifest,
     ReportDocument,
     ScoreRow,
+    SignerCertificate,
 )
 
 # Fictional model families and generations; names are "<family> <generation>".
@@ -53,6 +54,17 @@ def _digest(label: str) -> str:
     return hashlib.sha256(label.encode()).hexdigest()
 
 
+VERIFICATION_URL = "https://registry.example/reports/verify/"
+SAMPLE_SIGNER: SignerCertificate = {
+    "subject": "CN=Evidence Registry report signing (sample),O=Evidence Registry,C=NL",
+    "issuer": "CN=Evidence Registry sample CA,O=Evidence Registry,C=NL",
+    "serial": "4f2a9c1d",
+    "sha256_fingerprint": hashlib.sha256(b"sample signing certificate").hexdigest(),
+    "valid_from": "2026-01-01T00:00:00+00:00",
+    "valid_until": "2028-01-01T00:00:00+00:00",
+}
+
+
 def _ledger_head(seq: int) -> LedgerHead:
     return {"seq": seq, "hash": _digest(f"ledger-entry-{seq}")}
 
@@ -72,6 +84,7 @@ def _sample_scores(rng: random.Random, n_models: int) -> list[ScoreRow]:
         score = strength - reference
         half_width = 22 + 12 * rng.random() + index * 0.4
         elo = 1000 + ELO_PER_NAT * score
+        boot_half = half_width * rng.uniform(0.9, 1.15)
         rows.append(
             {
                 "model": names[index],
@@ -81,6 +94,10 @@ def _sample_scores(rng: random.Random, n_models: int) -> list[ScoreRow]:
                 "ci_high": round(elo + half_width, 1),
                 "rank": index + 1,
                 "rank_ub": min(n_models, index + 1 + int(half_width // 18)),
+                "bootstrap_ci_low": round(elo - boot_half, 1),
+                "bootstrap_ci_high": round(elo + boot_half, 1),
+                "rank_low": max(1, index + 1 - int(boot_half // 20)),
+                "rank_high": min(n_models, index + 1 + int(boot_half // 20)),
             }
         )
     return rows
@@ -157,6 +174,17 @@ def sample_claim_document(n_models: int = 40, seed: int = 20260908) -> ReportDoc
         "scores": scores,
         "fragility": fragility,
         "engine_version": ENGINE_VERSION,
+        "bootstrap_rounds": 1000,
+        "random_drop_baseline": [
+            {
+                "fraction": fraction,
+                "votes_dropped": int(N_VOTES * fraction),
+                "trials": 200,
+                "top1_changed": changed,
+                "rate": changed / 200,
+            }
+            for fraction, changed in ((0.0005, 3), (0.001, 9), (0.005, 41), (0.01, 77))
+        ],
     }
     manifest = _manifest("R-2026-000311", "claim", ["claim:C-2026-0117"], 4812)
     manifest["files"] = [
@@ -172,6 +200,8 @@ def sample_claim_document(n_models: int = 40, seed: int = 20260908) -> ReportDoc
         "ledger_head": _ledger_head(4812),
         "manifest": manifest,
         "issuer": "Evidence Registry (sample data)",
+        "verification_url": VERIFICATION_URL,
+        "signer": SAMPLE_SIGNER,
         "claim": claim,
     }
 
@@ -268,6 +298,16 @@ def _sample_incident() -> IncidentSection:
             }
         ],
         "engine_version": "cloning-engine 0.9.1",
+        "replies": [
+            {
+                "organisation": "Saltmarsh Intelligence",
+                "statement": "Heron 9B was trained on licensed and public data only. The probe "
+                "answers that match Atlas 4 come from a public benchmark both models saw; we "
+                "have offered our training manifest to the standards body for review.",
+                "filed_by": "Saltmarsh Intelligence spokesperson",
+                "filed_at": "2026-08-16T10:20:00+00:00",
+            }
+        ],
     }
 
 
@@ -291,6 +331,8 @@ def sample_incident_document() -> ReportDocument:
         "ledger_head": _ledger_head(4813),
         "manifest": manifest,
         "issuer": "Evidence Registry (sample data)",
+        "verification_url": VERIFICATION_URL,
+        "signer": SAMPLE_SIGNER,
         "incident": incident,
     }
 
@@ -318,6 +360,8 @@ def _sample_digest() -> DigestSection:
                 "verdict": "fragile",
                 "votes_to_flip": 73,
                 "fraction": 73 / N_VOTES,
+                "claim_date": "2026-07-28",
+                "analysed_on": "2026-08-02",
             },
             {
                 "claim_id": "C-2026-0121",
@@ -327,6 +371,8 @@ def _sample_digest() -> DigestSection:
                 "verdict": "robust within the search budget",
                 "votes_to_flip": None,
                 "fraction": None,
+                "claim_date": "2026-08-14",
+                "analysed_on": "2026-08-15",
             },
             {
                 "claim_id": "C-2026-0124",
@@ -336,6 +382,8 @@ def _sample_digest() -> DigestSection:
                 "verdict": "not analysed (dataset not yet deposited)",
                 "votes_to_flip": None,
                 "fraction": None,
+                "claim_date": "2026-08-22",
+                "analysed_on": "—",
             },
         ],
         "incidents": [
@@ -369,6 +417,8 @@ def sample_digest_document() -> ReportDocument:
         "ledger_head": _ledger_head(4814),
         "manifest": manifest,
         "issuer": "Evidence Registry (sample data)",
+        "verification_url": VERIFICATION_URL,
+        "signer": SAMPLE_SIGNER,
         "digest": digest,
     }
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -46,6 +47,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
+
+from reports.pdf.document import SignerCertificate
 
 SIGNATURE_FIELD = "RegistrySignature"
 SIGNATURE_REASON = "Issued by the Evidence Registry"
@@ -90,6 +93,20 @@ def validation_context(roots: Sequence[asn1_x509.Certificate]) -> ValidationCont
     return ValidationContext(
         trust_roots=list(roots), allow_fetching=True, revocation_mode="hard-fail"
     )
+
+
+def describe_certificate(certificate: asn1_x509.Certificate) -> SignerCertificate:
+    """Subject, issuer, serial, SHA-256 fingerprint (of the DER, as ``openssl x509
+    -fingerprint -sha256`` prints it, without colons) and validity of ``certificate``."""
+    parsed = load_der_x509_certificate(certificate.dump())
+    return {
+        "subject": parsed.subject.rfc4514_string(),
+        "issuer": parsed.issuer.rfc4514_string(),
+        "serial": format(parsed.serial_number, "x"),
+        "sha256_fingerprint": hashlib.sha256(certificate.dump()).hexdigest(),
+        "valid_from": parsed.not_valid_before_utc.isoformat(),
+        "valid_until": parsed.not_valid_after_utc.isoformat(),
+    }
 
 
 @dataclass(frozen=True)

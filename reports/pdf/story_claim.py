@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from reports.pdf.charts import score_interval_chart, votes_to_flip_chart
-from reports.pdf.document import ClaimSection, FragilityRow
+from reports.pdf.document import ClaimSection, FragilityRow, ScoreRow
 from reports.pdf.story_common import (
     CONTENT_WIDTH,
     count_of,
@@ -29,19 +29,35 @@ from reports.pdf.story_common import (
 )
 
 METHOD_TEXT = (
-    "Scores come from a Bradley-Terry model (Bradley and Terry 1952) fitted by maximum "
+    "Scores come from a Bradley-Terry model [1] fitted by maximum "
     "likelihood to the pairwise votes; Elo values are the same scores rescaled by 400/ln 10. "
-    "Intervals are 95% intervals from the fit. A <i>rank upper bound</i> is the worst rank a "
-    "model could take while staying inside every interval.",
-    "Fragility is searched with the approximate maximum influence perturbation (AMIP) of "
-    "Broderick, Giordano and Meager (2020): the influence of each vote on the score gap is "
-    "approximated to first order, the most influential votes are dropped, and the model is "
-    "refitted exactly to confirm the flip. A row marked <i>confirmed</i> passed that refit.",
+    "The <i>95% interval</i> is the robust (sandwich) interval of the fit, as LMArena computes "
+    "it; the <i>bootstrap interval</i> is the 2.5th to 97.5th percentile of the scores refitted "
+    "on votes resampled with replacement. A <i>rank upper bound</i> is the worst rank a model "
+    "could take while staying inside every interval.",
+    "Fragility is searched as Huang, Shen, Wei and Broderick do for LLM leaderboards [3], with "
+    "the approximate maximum influence perturbation (AMIP) of Broderick, Giordano and Meager "
+    "[2]: the influence of each vote on the score gap is approximated to first order, the most "
+    "influential votes are dropped, and the model is refitted exactly to confirm the flip. A "
+    "row marked <i>confirmed</i> passed that refit.",
+    "The <i>random-drop baseline</i> drops the same numbers of votes chosen at random instead "
+    "and counts how often the leader changes: it shows how much more the votes the method "
+    "picks matter than typical votes do.",
     "<b>Limits.</b> AMIP finds <i>a</i> set of votes that flips the order, not necessarily the "
     "smallest one, so each votes-to-flip figure is an <b>upper bound</b>: fewer votes may "
     "suffice. A large figure is therefore weaker evidence of robustness than a small figure is "
     "of fragility. The analysis says nothing about whether the votes themselves are sound; it "
     "measures how much the published order depends on a few of them.",
+)
+
+# The works the method rests on, cited by number in METHOD_TEXT.
+REFERENCES = (
+    "Bradley, R. A. and Terry, M. E. (1952). Rank analysis of incomplete block designs: I. "
+    "The method of paired comparisons. <i>Biometrika</i> 39(3/4), 324-345.",
+    "Broderick, T., Giordano, R. and Meager, R. (2020). An automatic finite-sample robustness "
+    "metric: when can dropping a little data make a big difference? arXiv:2011.14999.",
+    "Huang, J. Y., Shen, Y., Wei, D. and Broderick, T. (2026). Dropping just a handful of "
+    "preferences can change top large language model rankings. ICLR 2026; arXiv:2508.11847.",
 )
 
 
@@ -149,13 +165,21 @@ def _leaderboard_section(claim: ClaimSection) -> list[Flowable]:
             str(row["rank"]),
             str(row["rank_ub"]),
             row["model"],
-            fmt_float(row["score"], 3),
             fmt_float(row["elo"], 1),
-            f"{fmt_float(row['ci_low'], 1)} to {fmt_float(row['ci_high'], 1)}",
+            _interval(row["ci_low"], row["ci_high"]),
+            _interval(row.get("bootstrap_ci_low"), row.get("bootstrap_ci_high")),
+            _rank_range(row),
         ]
         for row in scores
     ]
-    widths = [34, 42, 202, 55, 55, 105]
+    widths = [34, 38, 151, 45, 85, 85, 55]
+    rounds = claim.get("bootstrap_rounds") or 0
+    bootstrap_note = (
+        f"Bootstrap: {count_of(rounds, 'resample')} of the votes; rank range is the 2.5th to "
+        "97.5th percentile of the model's rank across them."
+        if rounds
+        else "No bootstrap was run for this analysis."
+    )
     return [
         # The chart fills most of a page: keep its heading with it rather than orphaned.
         KeepTogether(
@@ -167,12 +191,58 @@ def _leaderboard_section(claim: ClaimSection) -> list[Flowable]:
         ),
         Spacer(1, 4 * mm),
         data_table(
-            ["Rank", "Rank UB", "Model", "Score", "Elo", "95% interval (Elo)"],
+            ["Rank", "Rank UB", "Model", "Elo", "95% interval", "Bootstrap 95%", "Rank range"],
             rows,
             widths,
             numeric_from_column=3,
         ),
+        Spacer(1, 2 * mm),
+        para(
+            "Rank UB: the worst rank compatible with the 95% intervals. Intervals are in Elo. "
+            + bootstrap_note,
+            "small",
+        ),
     ]
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "—"
+    return f"{fmt_float(low, 1)} to {fmt_float(high, 1)}"
+
+
+def _rank_range(row: ScoreRow) -> str:
+    low, high = row.get("rank_low"), row.get("rank_high")
+    if low is None or high is None:
+        return "—"
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def _baseline_section(claim: ClaimSection) -> list[Flowable]:
+    baseline = claim.get("random_drop_baseline") or []
+    flowables: list[Flowable] = [
+        *heading("6. Random-drop baseline"),
+        para(
+            "How often the leader changes when the same numbers of votes are dropped at random "
+            "rather than chosen by the method. A method that needs far fewer votes than random "
+            "dropping does is finding votes that decide the ranking.",
+        ),
+        Spacer(1, 2 * mm),
+    ]
+    if not baseline:
+        return [*flowables, para("No random-drop baseline was run for this analysis.")]
+    rows = [
+        [
+            fmt_percent(row["fraction"]),
+            fmt_int(row["votes_dropped"]),
+            fmt_int(row["trials"]),
+            fmt_int(row["top1_changed"]),
+            fmt_percent(row["rate"], 1),
+        ]
+        for row in baseline
+    ]
+    header = ["Share dropped", "Votes dropped", "Trials", "Leader changed", "Rate"]
+    return [*flowables, data_table(header, rows, [95, 100, 90, 110, 98], numeric_from_column=0)]
 
 
 def _fragility_section(claim: ClaimSection) -> list[Flowable]:
@@ -190,13 +260,18 @@ def _fragility_section(claim: ClaimSection) -> list[Flowable]:
         for row in claim["fragility"]
     ]
     return [
-        *heading("5. Fragility"),
-        para(
-            "Each line asks: how many votes must be dropped for the challenger to overtake the "
-            "incumbent? Fewer votes means a more fragile ordering.",
+        # The heading and its explanation travel with the chart rather than stay orphaned.
+        KeepTogether(
+            [
+                *heading("5. Fragility"),
+                para(
+                    "Each line asks: how many votes must be dropped for the challenger to "
+                    "overtake the incumbent? Fewer votes means a more fragile ordering.",
+                ),
+                Spacer(1, 2 * mm),
+                votes_to_flip_chart(claim["fragility"], width=CONTENT_WIDTH),
+            ]
         ),
-        Spacer(1, 2 * mm),
-        KeepTogether([votes_to_flip_chart(claim["fragility"], width=CONTENT_WIDTH)]),
         Spacer(1, 3 * mm),
         data_table(
             [
@@ -219,7 +294,7 @@ def _fragility_section(claim: ClaimSection) -> list[Flowable]:
 
 def _dropped_votes_section(claim: ClaimSection) -> list[Flowable]:
     flowables: list[Flowable] = [
-        *heading("6. Dropped votes"),
+        *heading("7. Dropped votes"),
         para(
             "Vote ids are 1-based row numbers in the dataset file identified above. Dropping "
             "exactly these votes and refitting reproduces each flip.",
@@ -242,10 +317,12 @@ def _dropped_votes_section(claim: ClaimSection) -> list[Flowable]:
 
 def _method_section(claim: ClaimSection) -> list[Flowable]:
     return [
-        *heading("7. Method and its limits"),
+        *heading("8. Method and its limits"),
         *[markup(text) for text in METHOD_TEXT],
         Spacer(1, 2 * mm),
         para(f"Analysis engine: {claim['engine_version']}.", "small"),
+        *heading("References", 2),
+        *[markup(f"[{number}] {text}", "small") for number, text in enumerate(REFERENCES, 1)],
     ]
 
 
@@ -256,6 +333,7 @@ def claim_story(claim: ClaimSection) -> list[Flowable]:
         *_dataset_section(claim),
         *_leaderboard_section(claim),
         *_fragility_section(claim),
+        *_baseline_section(claim),
         *_dropped_votes_section(claim),
         *_method_section(claim),
     ]

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -24,7 +26,7 @@ from reportlab.platypus import (
     Table,
 )
 
-from reports.pdf.document import ReportDocument
+from reports.pdf.document import ReportDocument, SignerCertificate
 from reports.pdf.pagecanvas import MARGIN, parse_generated_at
 from reports.pdf.styles import (
     ACCENT,
@@ -192,8 +194,11 @@ def note_box(flowables: list[Flowable], *, background: object = NOTE_BACKGROUND)
 
 
 DEFAULT_VERIFICATION_STEPS = (
+    "Upload this file to the verification page named above (the QR code opens it): it runs "
+    "every check below and says whether the file is the one the registry signed.",
     "Check the digital signature (PAdES) in any PDF reader, or with <i>pdfsig</i>. It must be "
-    "valid, cover the whole file, and chain to the registry's published signing root.",
+    "valid, cover the whole file, chain to the registry's published signing root, and be made "
+    "with the certificate whose SHA-256 fingerprint is printed above.",
     "Extract the attachment <i>manifest.json</i> (for example <i>pdfdetach -saveall</i>). Its "
     "SHA-256 must equal the manifest digest printed above.",
     "Compare every SHA-256 in the manifest with the files the registry holds for the listed "
@@ -205,14 +210,78 @@ DEFAULT_VERIFICATION_STEPS = (
 
 def _verification_box(document: ReportDocument) -> Table:
     steps = document.get("verification_instructions")
-    items = [escape(step) for step in steps] if steps else list(DEFAULT_VERIFICATION_STEPS)
+    if steps:
+        items = [escape(step) for step in steps]
+    else:
+        # The first step points at the verification page, which only a URL names.
+        items = list(DEFAULT_VERIFICATION_STEPS[0 if "verification_url" in document else 1 :])
     flowables: list[Flowable] = [markup("<b>How to verify this report</b>", "h2")]
     flowables += [markup(f"{number}. {text}", "small") for number, text in enumerate(items, 1)]
     return note_box(flowables)
 
 
+QR_SIZE = 30 * mm
+
+
+def qr_drawing(value: str, size: float = QR_SIZE) -> Drawing:
+    """A QR code of ``value`` (reportlab's own encoder), ``size`` points square."""
+    widget = QrCodeWidget(value, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(
+        size,
+        size,
+        transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0],
+        # Without a font of ours the drawing selects Helvetica, which is not embedded.
+        initialFontName=SANS,
+    )
+    drawing.add(widget)
+    return drawing
+
+
+def _verify_here(url: str) -> Table:
+    """The verification address as text and as a QR code, side by side."""
+    text: list[Flowable] = [
+        markup("<b>Verify this report online</b>", "h2"),
+        para(url, "cell_mono"),
+        Spacer(1, 2 * mm),
+        para(
+            "Open this address (or scan the code) and upload the PDF: the registry checks its "
+            "signature, its manifest and the ledger entries it cites.",
+            "small",
+        ),
+    ]
+    table = Table(
+        [[qr_drawing(url), text]],
+        colWidths=[QR_SIZE + 8 * mm, CONTENT_WIDTH - QR_SIZE - 8 * mm],
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), SANS),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+            ("LEFTPADDING", (0, 0), (0, 0), 4),
+        ]
+    )
+    return table
+
+
+def signer_facts(signer: SignerCertificate) -> list[tuple[str, Cell]]:
+    """Who signs the report and with which certificate, for the title page."""
+    return [
+        ("Signed by", para(signer["subject"], "cell")),
+        ("Certificate issuer", para(signer["issuer"], "cell")),
+        ("Certificate SHA-256", para(signer["sha256_fingerprint"], "cell_mono")),
+        (
+            "Certificate valid",
+            f"{fmt_time(signer['valid_from'])} to {fmt_time(signer['valid_until'])}",
+        ),
+    ]
+
+
 def title_page(document: ReportDocument, manifest_sha256: str) -> list[Flowable]:
-    """The title page: identity, provenance anchors and verification steps."""
+    """The title page: identity, signer, provenance anchors, where and how to verify."""
     head = document["ledger_head"]
     manifest = document["manifest"]
     facts: list[tuple[str, Cell]] = [
@@ -225,6 +294,9 @@ def title_page(document: ReportDocument, manifest_sha256: str) -> list[Flowable]
         ("Manifest SHA-256", para(manifest_sha256, "cell_mono")),
         ("Engine version", manifest.get("engine_version", "—")),
     ]
+    if "signer" in document:
+        facts[5:5] = signer_facts(document["signer"])
+    url = document.get("verification_url")
     return [
         Spacer(1, 22 * mm),
         para("EVIDENCE REGISTRY", "kicker"),
@@ -239,7 +311,8 @@ def title_page(document: ReportDocument, manifest_sha256: str) -> list[Flowable]
         ),
         Spacer(1, 4 * mm),
         facts_table(facts),
-        Spacer(1, 9 * mm),
+        Spacer(1, 5 * mm),
+        *([_verify_here(url), Spacer(1, 5 * mm)] if url else []),
         KeepTogether(_verification_box(document)),
         PageBreak(),
     ]

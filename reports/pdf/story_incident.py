@@ -8,8 +8,10 @@ by SHA-256, so a reader can obtain and re-test exactly those files.
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Spacer
+from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from reports.pdf.document import EvidenceRow, IncidentSection
 from reports.pdf.story_common import (
@@ -20,6 +22,7 @@ from reports.pdf.story_common import (
     fmt_p_value,
     fmt_time,
     heading,
+    markup,
     note_box,
     para,
     short_hash,
@@ -135,6 +138,37 @@ def _atlas_and_approvals(incident: IncidentSection) -> list[Flowable]:
     ]
 
 
+def _replies(incident: IncidentSection) -> list[Flowable]:
+    """The organisations' own statements, printed unedited after the registry's findings."""
+    flowables: list[Flowable] = [
+        *heading("7. Right of reply"),
+        para(
+            "An organisation named in an incident may file its own statement. The registry "
+            "publishes it unedited beside the incident; it is the organisation's view, not a "
+            "finding of the registry.",
+            "small",
+        ),
+        Spacer(1, 2 * mm),
+    ]
+    replies = incident.get("replies") or []
+    if not replies:
+        return [*flowables, para("No organisation has filed a reply.")]
+    for reply in replies:
+        filed = f"Filed {fmt_time(reply['filed_at'])} by {reply['filed_by']}"
+        flowables += [
+            KeepTogether(
+                [
+                    markup(f"<b>{escape(reply['organisation'])}</b>", "cell"),
+                    para(filed, "small"),
+                    Spacer(1, 1 * mm),
+                ]
+            ),
+            note_box([para(reply["statement"], "body")]),
+            Spacer(1, 3 * mm),
+        ]
+    return flowables
+
+
 def incident_story(incident: IncidentSection) -> list[Flowable]:
     """All body flowables of an incident report, after the title page."""
     return [
@@ -143,4 +177,5 @@ def incident_story(incident: IncidentSection) -> list[Flowable]:
         *_timeline(incident),
         *_evidence(incident),
         *_atlas_and_approvals(incident),
+        *_replies(incident),
     ]

@@ -91,7 +91,7 @@ def test_claim_report_is_a_long_document_whose_tables_continue_across_pages(
     pages = pdf_text(rendered["claim"])
     assert len(pages) >= 15
     # A split table repeats its header row on the continuation page.
-    leaderboard_pages = [text for text in pages if "95% interval (Elo)" in text]
+    leaderboard_pages = [text for text in pages if "Bootstrap 95%" in text]
     assert len(leaderboard_pages) >= 2
 
 
@@ -166,7 +166,7 @@ def test_the_samples_name_no_real_organisation_or_model() -> None:
 def test_claim_report_lists_every_dropped_vote_id(rendered: dict[str, Path]) -> None:
     claim = sample_documents()["claim"]["claim"]
     text = " ".join(pdf_text(rendered["claim"]))
-    listed = text[text.index("6. Dropped votes") : text.index("7. Method and its limits")]
+    listed = text[text.index("7. Dropped votes") : text.index("8. Method and its limits")]
     printed = {int(token) for token in re.findall(r"\b\d+\b", listed)}
     for row in claim["fragility"]:
         assert set(row["dropped_votes"]) <= printed
