@@ -10,16 +10,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from registry import selectors, services
-from registry.admin_base import REFUSALS, ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin, refusal_text
-from registry.admin_incidents import INCIDENT_ACTIONS, approve_decisions
+from registry.admin_base import (
+    REFUSALS,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdmin,
+    WorkflowMixin,
+    WorkflowMove,
+    refusal_text,
+)
+from registry.admin_display import analysis_result, analysis_verdict, item_analysis_result
+from registry.admin_incidents import (
+    INCIDENT_ACTIONS,
+    approve_decisions,
+    incident_workflow_apply,
+    incident_workflow_moves,
+)
 from registry.analyses import analysis_request
+from registry.cloning import atlas
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
@@ -42,11 +59,8 @@ from registry.models import (
     StoredFile,
     VoteDataset,
 )
-from registry.roles import user_edits_incident
-
-admin.site.site_header = "Evidence Registry"
-admin.site.site_title = "Evidence Registry"
-admin.site.index_title = "Records"
+from registry.roles import ANALYST, has_role, user_edits_incident
+from registry.services.claims import CLAIM_MOVES
 
 AUDIT_FIELDS = ["created_by", "created_at", "updated_at"]
 
@@ -185,28 +199,72 @@ class VoteDatasetAdmin(ReadOnlyAdmin):
     list_select_related = ["benchmark", "file"]
 
 
+def job_links(jobs: list[Any], *, noun: str, plural: str, url_name: str) -> str:
+    """ "Queued 1 analysis: analysis 7." with each job linked to its admin page."""
+    links = format_html_join(
+        ", ",
+        '<a href="{}">{} {}</a>',
+        ((reverse(url_name, args=[job.pk]), noun, job.pk) for job in jobs),
+    )
+    return format_html("{} {}: {}.", len(jobs), noun if len(jobs) == 1 else plural, links)
+
+
+def _queue_analysis(request: HttpRequest, claim: BenchmarkClaim) -> FragilityAnalysis:
+    return analysis_request(actor=request.user, claim=claim)
+
+
 @admin.action(description="Run a fragility analysis of the selected claims")
 def request_claim_analyses(
     modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
     queryset: QuerySet[BenchmarkClaim],
 ) -> None:
+    queued = []
     for claim in queryset.select_related("dataset__file"):
         try:
-            analysis = analysis_request(actor=request.user, claim=claim)
+            queued.append(_queue_analysis(request, claim))
         except REFUSALS as error:
             modeladmin.message_user(request, f"{claim}: {refusal_text(error)}", messages.ERROR)
-            continue
-        url = reverse("admin:registry_fragilityanalysis_change", args=[analysis.pk])
+    if queued:
         modeladmin.message_user(
             request,
-            format_html('{}: queued <a href="{}">analysis {}</a>.', claim, url, analysis.pk),
+            format_html("Queued {}", _analysis_links(queued)),
             messages.SUCCESS,
         )
 
 
+def _analysis_links(analyses: list[FragilityAnalysis]) -> str:
+    return job_links(
+        analyses,
+        noun="analysis",
+        plural="analyses",
+        url_name="admin:registry_fragilityanalysis_change",
+    )
+
+
+def claim_workflow_moves(user: Any, claim: BenchmarkClaim) -> list[WorkflowMove]:
+    """What the claim's workflow allows an analyst now: analyse it, withdraw it."""
+    if not has_role(user, ANALYST):
+        return []
+    moves = []
+    if claim.status != BenchmarkClaim.Status.WITHDRAWN and claim.dataset_id:
+        moves.append(WorkflowMove("analyse", "Run a fragility analysis", _analyse, False))
+    if BenchmarkClaim.Status.WITHDRAWN in CLAIM_MOVES.get(claim.status, frozenset()):
+        moves.append(WorkflowMove("withdraw", "Withdraw the claim", _withdraw))
+    return moves
+
+
+def _analyse(request: HttpRequest, claim: BenchmarkClaim, reason: str) -> str:
+    return format_html("Queued {}", _analysis_links([_queue_analysis(request, claim)]))
+
+
+def _withdraw(request: HttpRequest, claim: BenchmarkClaim, reason: str) -> str:
+    services.claim_withdraw(actor=request.user, claim=claim, reason=reason)
+    return f"Claim {claim.pk} withdrawn."
+
+
 @admin.register(BenchmarkClaim)
-class BenchmarkClaimAdmin(ServiceAdmin):
+class BenchmarkClaimAdmin(WorkflowMixin, ServiceAdmin):
     list_display = ["release", "kind", "benchmark", "claimant", "claim_date", "status"]
     list_filter = ["status", "kind", "benchmark"]
     search_fields = ["statement", "release__name"]
@@ -215,6 +273,12 @@ class BenchmarkClaimAdmin(ServiceAdmin):
     date_hierarchy = "claim_date"
     readonly_fields = ["status", *AUDIT_FIELDS]
     actions = [request_claim_analyses]
+
+    def workflow_moves(self, request: HttpRequest, obj: Any) -> list[WorkflowMove]:
+        return claim_workflow_moves(request.user, obj)
+
+    def workflow_apply(self, request: HttpRequest, obj: Any, key: str) -> Any:
+        return {"analyse": _analyse, "withdraw": _withdraw}.get(key)
 
     def create_record(self, request: HttpRequest, fields: Any, m2m: Any, formsets: Any) -> Any:
         return services.claim_create(actor=request.user, fields=fields)
@@ -240,8 +304,44 @@ class ReplyInline(ReadOnlyInline):
     fields = ["organization", "statement", "filed_by", "filed_at"]
 
 
+def atlas_choices(current: list[str] = ()) -> list[tuple[str, str]]:  # type: ignore[assignment]
+    """Every ATLAS technique as "AML.T0024.002 Extract AI Model", plus any id already on
+    the incident that the table does not know (so that saving does not drop it)."""
+    names = atlas.techniques()
+    for technique in current:
+        names.setdefault(technique, "(not in the ATLAS table)")
+    return [(technique, f"{technique} {name}") for technique, name in sorted(names.items())]
+
+
+class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
+    """ATLAS techniques picked from the table by name; only investigators to assign."""
+
+    atlas_techniques = forms.MultipleChoiceField(
+        required=False,
+        label="MITRE ATLAS techniques",
+        widget=FilteredSelectMultiple("ATLAS techniques", is_stacked=False),
+        help_text="The attack techniques the incident maps to, from the MITRE ATLAS table.",
+    )
+
+    class Meta:
+        model = CloningIncident
+        # The admin passes its own field list; these are the two this form shapes.
+        fields = ["atlas_techniques", "investigators"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = list(self.instance.atlas_techniques or []) if self.instance.pk else []
+        field: forms.MultipleChoiceField = self.fields["atlas_techniques"]  # type: ignore[assignment]
+        field.choices = atlas_choices(current)
+        if "investigators" in self.fields:
+            # Only accounts with the investigator role can be assigned (the service
+            # refuses others); offering the rest would only invite a refusal.
+            assignable: Any = self.fields["investigators"]
+            assignable.queryset = selectors.investigator_accounts()
+
+
 @admin.register(CloningIncident)
-class CloningIncidentAdmin(ServiceAdmin):
+class CloningIncidentAdmin(WorkflowMixin, ServiceAdmin):
     list_display = ["title", "suspect_label", "original_release", "status", "embargoed"]
     list_filter = ["status", "evidentiary_level", "embargoed"]
     search_fields = ["title", "summary", "suspect_name"]
@@ -251,6 +351,13 @@ class CloningIncidentAdmin(ServiceAdmin):
     readonly_fields = ["status", *AUDIT_FIELDS]
     inlines = [EvidenceInline, DecisionInline, ReplyInline]
     actions = INCIDENT_ACTIONS
+    form = IncidentForm
+
+    def workflow_moves(self, request: HttpRequest, obj: Any) -> list[WorkflowMove]:
+        return incident_workflow_moves(request.user, obj)
+
+    def workflow_apply(self, request: HttpRequest, obj: Any, key: str) -> Any:
+        return incident_workflow_apply(key)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CloningIncident]:
         return selectors.incident_list(user=request.user)
@@ -341,13 +448,69 @@ class CosignatureAdmin(ReadOnlyAdmin):
         return [*super().get_readonly_fields(request, obj), "signed_at"]
 
 
+def _claim_or_dataset(analysis: FragilityAnalysis) -> str:
+    """A short link to what the analysis is about: the claim if any, else the dataset."""
+    if analysis.claim_id:
+        url = reverse("admin:registry_benchmarkclaim_change", args=[analysis.claim_id])
+        return format_html('<a href="{}">claim {}</a>', url, analysis.claim_id)
+    url = reverse("admin:registry_votedataset_change", args=[analysis.dataset_id])
+    return format_html('<a href="{}">dataset {}</a>', url, analysis.dataset_id)
+
+
+ANALYSIS_FACTS: tuple[str, ...] = (
+    "about",
+    "dataset",
+    "status",
+    "progress_text",
+    "engine_version",
+    "parameters_text",
+    "input_sha256",
+    "requested_by",
+    "created_at",
+    "finished_at",
+    "page",
+)
+
+
 @admin.register(FragilityAnalysis)
 class FragilityAnalysisAdmin(ReadOnlyAdmin):
-    """Analyses are produced by the engine; the admin shows them and links the page."""
+    """Analyses are produced by the engine; the admin shows what they found, in the words
+    of the public page, and links the page."""
 
-    list_display = ["id", "dataset", "claim", "status", "progress", "engine_version", "page"]
+    list_display = ["id", "about", "status", "progress_text", "verdict", "created_at", "page"]
+    list_display_links = ["id"]
     list_filter = ["status"]
     list_select_related = ["dataset", "claim"]
+    fieldsets = [
+        (None, {"fields": ANALYSIS_FACTS}),
+        ("What the analysis found", {"fields": ["result"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*ANALYSIS_FACTS, "result"]
+
+    @admin.display(description="About")
+    def about(self, obj: FragilityAnalysis) -> str:
+        return _claim_or_dataset(obj)
+
+    @admin.display(description="Progress")
+    def progress_text(self, obj: FragilityAnalysis) -> str:
+        if obj.status in (FragilityAnalysis.Status.DONE, FragilityAnalysis.Status.FAILED):
+            return obj.get_status_display()
+        return f"{obj.progress}% (as of this page load)"
+
+    @admin.display(description="Verdict")
+    def verdict(self, obj: FragilityAnalysis) -> str:
+        verdict = analysis_verdict(obj)
+        return verdict.word if verdict else "—"
+
+    @admin.display(description="Parameters")
+    def parameters_text(self, obj: FragilityAnalysis) -> str:
+        return ", ".join(f"{name} {value}" for name, value in sorted(obj.parameters.items()))
+
+    @admin.display(description="Result")
+    def result(self, obj: FragilityAnalysis) -> str:
+        return analysis_result(obj)
 
     @admin.display(description="Page")
     def page(self, obj: FragilityAnalysis) -> str:
@@ -355,7 +518,21 @@ class FragilityAnalysisAdmin(ReadOnlyAdmin):
             url = reverse("registry:claim", args=[obj.claim_id])
         else:
             url = reverse("registry:dataset", args=[obj.dataset_id])
-        return format_html('<a href="{}">view</a>', url)
+        return format_html('<a href="{}">public page</a>', url)
+
+
+ITEM_ANALYSIS_FIELDS: tuple[str, ...] = (
+    "claim",
+    "file",
+    "original_filename",
+    "n_items",
+    "bootstrap_rounds",
+    "seed",
+    "engine_version",
+    "created_by",
+    "created_at",
+    "result",
+)
 
 
 @admin.register(ItemScoreAnalysis)
@@ -365,6 +542,14 @@ class ItemScoreAnalysisAdmin(ReadOnlyAdmin):
     list_display = ["id", "claim", "n_items", "bootstrap_rounds", "engine_version", "created_at"]
     list_select_related = ["claim__release", "claim__compared_release", "claim__benchmark"]
     search_fields = ["original_filename", "file__sha256"]
+    fields = ITEM_ANALYSIS_FIELDS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*ITEM_ANALYSIS_FIELDS]
+
+    @admin.display(description="Result")
+    def result(self, obj: ItemScoreAnalysis) -> str:
+        return item_analysis_result(obj)
 
 
 # --- The incident workflow: decisions, replies, commitments, memberships ---

@@ -9,6 +9,8 @@ as an error message and changes nothing. Records are never deleted. Every record
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin, messages
@@ -16,7 +18,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from registry import selectors
 from registry.errors import ConflictError, NotPermitted
@@ -168,3 +172,83 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# A workflow move's effect: (request, record, reason) -> a message saying what happened.
+Apply = Callable[[HttpRequest, Any, str], str]
+
+
+@dataclass(frozen=True)
+class WorkflowMove:
+    """A button on a record's change page: a move its workflow allows now, for this user.
+
+    ``apply`` calls the record's service, which checks again (role, rules, four eyes) and
+    writes the ledger: the button only saves a trip through the list's actions.
+    """
+
+    key: str
+    label: str
+    apply: Apply
+    needs_reason: bool = True
+
+
+class WorkflowMixin:
+    """Change pages with a "Workflow" box offering ``workflow_moves``; each button posts
+    to ``<id>/workflow/``, which runs the move's service and returns to the page."""
+
+    def workflow_moves(self, request: HttpRequest, obj: Any) -> list[WorkflowMove]:
+        raise NotImplementedError
+
+    def workflow_apply(self, request: HttpRequest, obj: Any, key: str) -> Apply | None:
+        """The service call for ``key``, whether or not it is offered now: the service
+        gives the reason when a move is no longer open (the page was stale)."""
+        raise NotImplementedError
+
+    def get_urls(self) -> list[URLPattern]:
+        model_admin: admin.ModelAdmin = self  # type: ignore[assignment, type-arg]
+        opts = model_admin.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_workflow"
+        workflow = path(
+            "<path:object_id>/workflow/",
+            model_admin.admin_site.admin_view(self.workflow_view),
+            name=name,
+        )
+        return [workflow, *super().get_urls()]  # type: ignore[misc]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        model_admin: admin.ModelAdmin = self  # type: ignore[assignment, type-arg]
+        obj = model_admin.get_object(request, object_id)
+        moves = self.workflow_moves(request, obj) if obj is not None else []
+        context = {
+            **(extra_context or {}),
+            "workflow_moves": moves,
+            "workflow_needs_reason": any(move.needs_reason for move in moves),
+        }
+        return super().change_view(request, object_id, form_url, context)  # type: ignore[misc, no-any-return]
+
+    def workflow_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        model_admin: admin.ModelAdmin = self  # type: ignore[assignment, type-arg]
+        obj = model_admin.get_object(request, object_id)
+        if obj is None or not model_admin.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        opts = model_admin.model._meta
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        if request.method != "POST":
+            return redirect(change_url)
+        apply = self.workflow_apply(request, obj, request.POST.get("workflow", ""))
+        if apply is None:
+            model_admin.message_user(request, "No such workflow move.", messages.ERROR)
+            return redirect(change_url)
+        try:
+            done = apply(request, obj, request.POST.get("reason", ""))
+        except REFUSALS as error:
+            model_admin.message_user(request, refusal_text(error), messages.ERROR)
+        else:
+            model_admin.message_user(request, done, messages.SUCCESS)
+        return redirect(change_url)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from registry import roles
 from registry.models import (
     Benchmark,
     BenchmarkClaim,
@@ -291,6 +293,18 @@ def incident_report_decisions(incident: CloningIncident) -> QuerySet[IncidentDec
         IncidentDecision.objects.filter(incident=incident)
         .select_related("proposed_by", "decided_by")
         .order_by("proposed_at", "id")
+    )
+
+
+def investigator_accounts() -> QuerySet[User]:
+    """Accounts that may be assigned to an incident: those with the investigator role
+    (admins and superusers have every role)."""
+    return (
+        User.objects.filter(
+            Q(is_superuser=True) | Q(groups__name__in=[roles.INVESTIGATOR, roles.ADMIN])
+        )
+        .distinct()
+        .order_by("username")
     )
 
 
