@@ -8,6 +8,7 @@ is deleted; records that services produce are read-only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -304,7 +305,7 @@ class ReplyInline(ReadOnlyInline):
     fields = ["organization", "statement", "filed_by", "filed_at"]
 
 
-def atlas_choices(current: list[str] = ()) -> list[tuple[str, str]]:  # type: ignore[assignment]
+def atlas_choices(current: Sequence[str] = ()) -> list[tuple[str, str]]:
     """Every ATLAS technique as "AML.T0024.002 Extract AI Model", plus any id already on
     the incident that the table does not know (so that saving does not drop it)."""
     names = atlas.techniques()
@@ -322,11 +323,6 @@ class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
         widget=FilteredSelectMultiple("ATLAS techniques", is_stacked=False),
         help_text="The attack techniques the incident maps to, from the MITRE ATLAS table.",
     )
-
-    class Meta:
-        model = CloningIncident
-        # The admin passes its own field list; these are the two this form shapes.
-        fields = ["atlas_techniques", "investigators"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

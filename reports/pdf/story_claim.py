@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from reports.pdf.charts import score_interval_chart, votes_to_flip_chart
-from reports.pdf.document import ClaimSection, FragilityRow, ScoreRow
+from reports.pdf.document import BaselineRow, ClaimSection, FragilityRow, ScoreRow
 from reports.pdf.story_common import (
     CONTENT_WIDTH,
     count_of,
@@ -242,7 +242,25 @@ def _baseline_section(claim: ClaimSection) -> list[Flowable]:
         for row in baseline
     ]
     header = ["Share dropped", "Votes dropped", "Trials", "Leader changed", "Rate"]
-    return [*flowables, data_table(header, rows, [95, 100, 90, 110, 98], numeric_from_column=0)]
+    table = data_table(header, rows, [95, 100, 90, 110, 98], numeric_from_column=0)
+    return [*flowables, table, *_baseline_comparison(claim, baseline)]
+
+
+def _baseline_comparison(claim: ClaimSection, baseline: list[BaselineRow]) -> list[Flowable]:
+    """One sentence setting the method's count beside the largest random drop."""
+    top = next((row for row in claim["fragility"] if row["kind"] == "top1"), None)
+    if top is None or top["votes_to_flip"] is None:
+        return []
+    largest = max(baseline, key=lambda row: row["votes_dropped"])
+    return [
+        Spacer(1, 2 * mm),
+        markup(
+            f"The method's <b>{count_of(top['votes_to_flip'], 'vote')}</b> "
+            f"({fmt_percent(top['fraction'])}) change the leader; "
+            f"<b>{count_of(largest['votes_dropped'], 'vote')}</b> dropped at random changed it "
+            f"in {fmt_int(largest['top1_changed'])} of {count_of(largest['trials'], 'trial')}.",
+        ),
+    ]
 
 
 def _fragility_section(claim: ClaimSection) -> list[Flowable]:

@@ -153,6 +153,11 @@ def test_the_claim_report_gives_bootstrap_intervals_the_baseline_and_the_cited_m
     assert baseline
     for row in baseline:
         assert f"{row['top1_changed']} {100 * row['rate']:.1f}%" in text
+    largest = max(baseline, key=lambda row: row["votes_dropped"])
+    assert (
+        f"{largest['votes_dropped']:,} votes dropped at random changed it in "
+        f"{largest['top1_changed']} of {largest['trials']} trials."
+    ) in text
     assert (
         "Huang, J. Y., Shen, Y., Wei, D. and Broderick, T. (2026). Dropping just a handful of "
         "preferences can change top large language model rankings. ICLR 2026; arXiv:2508.11847."
