@@ -456,7 +456,6 @@ def _claim_or_dataset(analysis: FragilityAnalysis) -> str:
 ANALYSIS_FACTS: tuple[str, ...] = (
     "about",
     "dataset",
-    "status",
     "progress_text",
     "engine_version",
     "parameters_text",
@@ -473,7 +472,7 @@ class FragilityAnalysisAdmin(ReadOnlyAdmin):
     """Analyses are produced by the engine; the admin shows what they found, in the words
     of the public page, and links the page."""
 
-    list_display = ["id", "about", "status", "progress_text", "verdict", "created_at", "page"]
+    list_display = ["id", "about", "progress_text", "verdict", "created_at", "page"]
     list_display_links = ["id"]
     list_filter = ["status"]
     list_select_related = ["dataset", "claim"]
@@ -489,11 +488,11 @@ class FragilityAnalysisAdmin(ReadOnlyAdmin):
     def about(self, obj: FragilityAnalysis) -> str:
         return _claim_or_dataset(obj)
 
-    @admin.display(description="Progress")
+    @admin.display(description="Status")
     def progress_text(self, obj: FragilityAnalysis) -> str:
         if obj.status in (FragilityAnalysis.Status.DONE, FragilityAnalysis.Status.FAILED):
             return obj.get_status_display()
-        return f"{obj.progress}% (as of this page load)"
+        return f"{obj.get_status_display()}, {obj.progress}% (as of this page load)"
 
     @admin.display(description="Verdict")
     def verdict(self, obj: FragilityAnalysis) -> str:
