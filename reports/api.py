@@ -148,7 +148,15 @@ class VerificationSerializer(serializers.Serializer[Any]):
     checks = serializers.ListField(child=serializers.DictField())
     manifest = serializers.DictField(allow_null=True)
     signer = serializers.CharField(allow_null=True)
+    signer_name = serializers.CharField(allow_null=True)
     timestamp = serializers.CharField(allow_null=True)
+    signed_at = serializers.CharField(allow_null=True, help_text="the signer's own clock")
+    refusal = serializers.CharField(
+        allow_null=True, help_text="why the file was not examined (not a PDF, unsigned)"
+    )
+    development_pki = serializers.BooleanField(
+        help_text="a signer belongs to the development PKI, which nobody should trust"
+    )
     signatures = serializers.ListField(child=serializers.DictField())
 
 

@@ -573,7 +573,7 @@ def report_verify(
     # Refuse a Flate bomb before the verifier inflates the manifest.
     problem = embedded_file_problem(data)
     if problem is not None:
-        refused = VerificationResult()
+        refused = VerificationResult(refusal=problem)
         for name in SIGNATURE_CHECKS:
             refused.add_check(name, False, problem)
         return refused

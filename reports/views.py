@@ -17,6 +17,7 @@ from registry.views import history_page
 from reports.api import VERIFY_MAX_BYTES, ReportFilter
 from reports.selectors import report_list
 from reports.services import report_countersign, report_verify
+from reports.verdict import verdict
 
 
 class VerifyForm(forms.Form):
@@ -30,15 +31,15 @@ class VerifyForm(forms.Form):
 
 
 def verify(request: HttpRequest) -> HttpResponse:
-    """GET: the upload form. POST: the form again, with every check's outcome."""
-    result = None
+    """GET: the upload form. POST: the form again, the verdict and every check in words."""
+    reading = None
     if request.method == "POST":
         form = VerifyForm(request.POST, request.FILES)
         if form.is_valid():
-            result = report_verify(form.cleaned_data["file"].read())
+            reading = verdict(report_verify(form.cleaned_data["file"].read()))
     else:
         form = VerifyForm()
-    return render(request, "reports/verify.html", {"form": form, "result": result})
+    return render(request, "reports/verify.html", {"form": form, "verdict": reading})
 
 
 @login_required

@@ -15,7 +15,11 @@ separately, by name, so a reader sees *what* failed:
     change (a new title, an annotation, a changed page) fails, though the old signature
     still verifies cryptographically (``pdfsig`` does not flag it).
 ``signer_trusted``
-    Each signer's certificate chains to one of ``trust_roots`` at the validation time.
+    Each signer's certificate chains to one of ``trust_roots`` at the validation time,
+    judged on the certificates alone (a changed byte fails ``signature_intact``, not this).
+    "Trusted" means trusted by whoever chose ``trust_roots``: a signer of the development
+    PKI passes where the development CA is a root, and :attr:`VerificationResult.development_pki`
+    says so (the pages show it as a warning, since anyone can make such keys).
     With document timestamps (B-LTA), this is the ETSI EN 319 102-1 long-term validation:
     the archive timestamp chain proves the signature and its validation material existed
     while the certificates were valid, so it holds long after they expired.
@@ -74,6 +78,7 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from reports.pdf.devca import CA_COMMON_NAME as DEV_CA_COMMON_NAME
 from reports.pdf.diff_policy import ALLOWED_LATER_UPDATES, REPORT_DIFF_POLICY
 from reports.pdf.manifest import INFO_MANIFEST_KEY, MANIFEST_NAME, canonical_json
 from reports.pdf.revocation import (
@@ -113,8 +118,16 @@ class VerificationResult:
     checks: list[Check] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
     signer: str | None = None
+    signer_name: str | None = None  # the same signer, "Common Name (Organization)"
     timestamp: str | None = None
     signatures: list[SignatureSummary] = field(default_factory=list)
+    # Why the file was not examined at all (not a PDF, unsigned, ...); then every check
+    # fails with this one reason.
+    refusal: str | None = None
+    # The signing time in the signer's own signed attributes (its clock, not a timestamp).
+    signed_at: str | None = None
+    # A signer's certificate was issued by the development CA, which nobody should trust.
+    development_pki: bool = False
 
     @property
     def passed(self) -> bool:
@@ -125,6 +138,15 @@ class VerificationResult:
     def exit_status(self) -> int:
         """Process exit status for a command-line verifier: 0 only when everything passed."""
         return 0 if self.passed else 1
+
+    @property
+    def authentic(self) -> bool:
+        """True when the file is what a trusted signer signed: what it says (the manifest,
+        the signer) can be shown as fact. The registry's own checks may still fail."""
+        return all(self._passed(name) for name in SIGNATURE_CHECKS)
+
+    def _passed(self, name: str) -> bool:
+        return any(check.name == name and check.passed for check in self.checks)
 
     def add_check(self, name: str, passed: bool, detail: str) -> None:
         """Record a check (used by the registry for its database-backed checks)."""
@@ -144,7 +166,11 @@ class VerificationResult:
             "checks": [asdict(check) for check in self.checks],
             "manifest": self.manifest,
             "signer": self.signer,
+            "signer_name": self.signer_name,
             "timestamp": self.timestamp,
+            "signed_at": self.signed_at,
+            "refusal": self.refusal,
+            "development_pki": self.development_pki,
             "signatures": [asdict(summary) for summary in self.signatures],
         }
 
@@ -156,6 +182,7 @@ def _load_certificate(data: bytes) -> x509.Certificate:
 
 
 def _fail_all(result: VerificationResult, detail: str) -> VerificationResult:
+    result.refusal = detail
     for name in SIGNATURE_CHECKS:
         result.add_check(name, False, detail)
     return result
@@ -242,6 +269,15 @@ class _Evaluated:
     @property
     def signer(self) -> str:
         return str(self.status.signing_cert.subject.human_friendly)
+
+    @property
+    def signer_name(self) -> str:
+        """The signer as a person would name it: "Common Name (Organization)"."""
+        names = self.status.signing_cert.subject.native
+        common, organization = names.get("common_name"), names.get("organization_name")
+        if not common:
+            return self.signer
+        return f"{common} ({organization})" if organization else str(common)
 
     @property
     def trusted_time(self) -> dt.datetime | None:
@@ -435,14 +471,14 @@ def _trust_check(result: VerificationResult, evaluated: list[_Evaluated]) -> Non
     signers = [item for item in evaluated if item.kind != "document timestamp"]
     stamps_now = not _stamps_valid_now(evaluated)
     problems = [
-        f"{item.signer}: {item.status.trust_problem_indic}"
+        f"{item.signer}: {_chain_problem(item)}"
         + (f"; long-term validation fails ({item.long_term_problem})" if item.lta else "")
         for item in signers
-        if not (item.status.trusted and stamps_now) and not _long_term_valid(item)
+        if not (_chain_valid(item) and stamps_now) and not _long_term_valid(item)
     ]
     how = (
         "at the validation time"
-        if all(item.status.trusted for item in signers) and stamps_now
+        if all(_chain_valid(item) for item in signers) and stamps_now
         else "by the archive timestamp chain (B-LTA)"
     )
     result.add_check(
@@ -452,6 +488,25 @@ def _trust_check(result: VerificationResult, evaluated: list[_Evaluated]) -> Non
         if not problems
         else "signer does not chain to a configured trust root: " + "; ".join(problems),
     )
+
+
+def _chain_valid(item: _Evaluated) -> bool:
+    """The signer's certificate chains to a trust root. Unlike pyHanko's ``trusted`` this
+    leaves out whether the signed bytes are intact, which ``signature_intact`` reports: a
+    changed byte does not make an unchanged signer untrusted."""
+    status = item.status
+    return status.trust_problem_indic is None and status.validation_path is not None
+
+
+def _chain_problem(item: _Evaluated) -> str:
+    if not item.status.valid:
+        return "not examined: the signature value itself does not verify"
+    return str(item.status.trust_problem_indic or "no path to a trust root")
+
+
+def _issued_by_development_ca(item: _Evaluated) -> bool:
+    issuer = item.status.signing_cert.issuer.native
+    return bool(issuer.get("common_name") == DEV_CA_COMMON_NAME)
 
 
 def _long_term_valid(item: _Evaluated) -> bool:
@@ -491,7 +546,7 @@ def _issuer_of(
 
 
 def _chains_to_trust_root(item: _Evaluated) -> bool:
-    return bool(item.status.trusted) or _long_term_valid(item)
+    return _chain_valid(item) or _long_term_valid(item)
 
 
 def _revocation_verdict(
@@ -581,9 +636,13 @@ def verify_pdf(
     except Exception as error:  # a malformed signature is a failed check
         return _fail_all(result, f"signature cannot be evaluated: {error}")
     first = evaluated[0]
-    result.signer = first.signer
+    result.signer, result.signer_name = first.signer, first.signer_name
     if first.trusted_time is not None:
         result.timestamp = first.trusted_time.isoformat()
+    reported = getattr(first.status, "signer_reported_dt", None)
+    if reported is not None:
+        result.signed_at = reported.isoformat()
+    result.development_pki = any(_issued_by_development_ca(item) for item in evaluated)
     result.signatures = _summaries(evaluated, reader.xrefs.total_revisions)
     _intact_check(result, evaluated)
     _updates_check(result, evaluated)

@@ -131,6 +131,25 @@ def test_one_flipped_byte_is_rejected_by_every_verifier(
     assert not pdfsig_says_valid(_write(tmp_path, "tampered.pdf", tampered))
 
 
+def test_a_flipped_byte_leaves_the_unchanged_signer_trusted_and_names_no_none(
+    signed_pdf: bytes, pki: DevPki
+) -> None:
+    # The chain of the signer's certificate is judged on its own: the changed byte is
+    # signature_intact's failure, not a trust failure without a reason.
+    result = verify_pdf(_flip_signed_byte(signed_pdf), trust_roots=[pki.ca_cert_file.read_bytes()])
+    assert not result.check("signature_intact").passed
+    assert result.check("signer_trusted").passed
+    assert "None" not in result.check("signer_trusted").detail
+    assert not result.authentic
+
+
+def test_a_development_signer_is_flagged_as_such(signed_pdf: bytes, pki: DevPki) -> None:
+    result = verify_pdf(signed_pdf, trust_roots=[pki.ca_cert_file.read_bytes()])
+    assert result.passed
+    assert result.development_pki
+    assert result.signed_at is not None
+
+
 def test_a_flipped_byte_in_the_signature_padding_is_rejected(
     signed_pdf: bytes, pki: DevPki
 ) -> None:
@@ -193,6 +212,7 @@ def test_garbage_is_rejected_without_raising(data: bytes, pki: DevPki) -> None:
     result = verify_pdf(data, trust_roots=[pki.ca_cert_file.read_bytes()])
     assert [check.name for check in result.checks] == list(SIGNATURE_CHECKS)
     assert not any(check.passed for check in result.checks)
+    assert result.refusal is not None
 
 
 def test_an_unsigned_report_fails_every_check(unsigned_pdf: bytes, pki: DevPki) -> None:

@@ -5,6 +5,7 @@ only when all pass, including the registry's own checks (stored files, ledger he
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import logging
 from pathlib import Path
@@ -20,6 +21,7 @@ from reports.documents import build_document
 from reports.models import Report
 from reports.pdf.render import render_pdf
 from reports.services import report_verify
+from reports.verdict import CHECK_WORDS
 from tests.reports.report_records import incident_report
 from tests.reports.tsa_server import LoopbackTsa
 
@@ -35,6 +37,7 @@ ALL_CHECKS = {
     "log_checkpoint_signed",
     "log_inclusion",
 }
+ALL_CHECK_WORDS = [CHECK_WORDS[name] for name in sorted(ALL_CHECKS)]
 
 
 @pytest.fixture(autouse=True)
@@ -140,16 +143,59 @@ def test_anyone_verifies_through_the_api(api: Any, report: Report) -> None:
     assert {check["name"] for check in response.data["checks"]} == ALL_CHECKS
 
 
-def test_the_verify_page_shows_each_check(client: Any, report: Report) -> None:
+def _page(client: Any, data: bytes) -> str:
+    upload = SimpleUploadedFile("r.pdf", data)
+    response = client.post("/reports/verify/", {"file": upload})
+    assert response.status_code == 200
+    return str(response.content.decode())
+
+
+def test_the_verify_page_heads_a_genuine_report_with_what_it_is_and_who_signed_it(
+    client: Any, report: Report
+) -> None:
     assert client.get("/reports/verify/").status_code == 200
-    upload = SimpleUploadedFile("r.pdf", Path(report.file.path).read_bytes())
-    page = client.post("/reports/verify/", {"file": upload}).content.decode()
-    assert "Every check passed" in page
-    for name in ALL_CHECKS:
-        assert name in page
-    garbage = SimpleUploadedFile("r.pdf", b"%PDF-1.7 not really")
-    page = client.post("/reports/verify/", {"file": garbage}).content.decode()
-    assert "Verification failed" in page
+    page = _page(client, Path(report.file.path).read_bytes())
+    assert f"Genuine report {report.report_id} on incident {report.incident_id}, issued " in page
+    assert (
+        "signed by INSECURE DEVELOPMENT REPORT SIGNER - NOT TRUSTED "
+        "(Evidence Registry (development only))" in page
+    )
+    assert "Signed with development keys." in page
+    for statement in ALL_CHECK_WORDS:
+        assert html.escape(statement) in page
+    for name in ALL_CHECKS:  # checks are told in words, not code identifiers
+        assert name not in page
+
+
+def test_the_verify_page_tells_a_byte_modified_report_apart_and_shows_nothing_from_it(
+    client: Any, report: Report
+) -> None:
+    data = bytearray(Path(report.file.path).read_bytes())
+    data[len(data) // 3] ^= 0x01
+    page = _page(client, bytes(data))
+    assert "Not genuine: the signed bytes were changed" in page
+    assert report.report_id not in page  # the tampered file's own claims are not shown
+    assert "not shown: it cannot be trusted" in page
+
+
+def test_the_verify_page_answers_a_file_that_is_not_a_pdf_with_one_message(
+    client: Any, db: None
+) -> None:
+    page = _page(client, b"name,score\nAtlas,1\n")
+    assert "This file is not a PDF, so it cannot be a report of this registry" in page
+    assert "Failed" not in page
+    assert "Signed with development keys." not in page
+
+
+def test_the_verify_page_names_an_untrusted_signer_in_its_headline(
+    client: Any, report: Report, settings: Any, tmp_path: Path
+) -> None:
+    from reports.pdf.devca import ensure_dev_pki
+
+    settings.REPORT_TRUST_ROOTS_FILE = str(ensure_dev_pki(tmp_path / "other").ca_cert_file)
+    page = _page(client, Path(report.file.path).read_bytes())
+    assert "Not genuine: the signer is not one this registry trusts" in page
+    assert report.report_id not in page
 
 
 @pytest.mark.parametrize(
