@@ -44,13 +44,20 @@ FAILURE_HEADLINES = {
 }
 
 
+# Checks that read what the file says (its manifest): a pass means nothing unless the
+# signature checks before them hold.
+AUTHENTICITY_CHECKS = ("signature_intact", "only_allowed_updates", "signer_trusted")
+NOT_RELIED_ON = "not relied on: the file is not authentic, so what it says proves nothing"
+
+
 @dataclass(frozen=True)
 class CheckLine:
-    """One check as the page lists it."""
+    """One check as the page lists it; ``outcome`` is "Passed", "Failed" or "Not relied on"."""
 
     statement: str
     passed: bool
     detail: str
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,16 @@ class Verdict:
 
 def verdict(result: VerificationResult) -> Verdict:
     """Read ``result`` as a person would want it told."""
-    lines = [
-        CheckLine(CHECK_WORDS.get(check.name, check.name), check.passed, check.detail)
-        for check in result.checks
-    ]
     authentic = result.authentic
+    signed = all(check.passed for check in result.checks if check.name in AUTHENTICITY_CHECKS)
+    lines = []
+    for check in result.checks:
+        statement = CHECK_WORDS.get(check.name, check.name)
+        if not signed and check.name not in AUTHENTICITY_CHECKS and check.passed:
+            lines.append(CheckLine(statement, False, NOT_RELIED_ON, "Not relied on"))
+        else:
+            outcome = "Passed" if check.passed else "Failed"
+            lines.append(CheckLine(statement, check.passed, check.detail, outcome))
     return Verdict(
         genuine=result.passed,
         headline=_headline(result),

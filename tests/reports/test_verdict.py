@@ -43,6 +43,12 @@ def test_a_changed_file_says_so_first_and_keeps_its_manifest_and_signatures_back
     assert reading.headline == "Not genuine: the signed bytes were changed"
     assert reading.manifest is None
     assert reading.signatures == []
+    # What was computed from the unauthenticated manifest is not presented as a pass.
+    outcomes = {line.statement: line.outcome for line in reading.checks}
+    assert outcomes[CHECK_WORDS["manifest_intact"]] == "Not relied on"
+    assert outcomes[CHECK_WORDS["ledger_head_in_chain"]] == "Not relied on"
+    assert outcomes[CHECK_WORDS["files_match_registry"]] == "Failed"
+    assert outcomes[CHECK_WORDS["only_allowed_updates"]] == "Passed"
 
 
 def test_an_authentic_report_whose_data_changed_in_the_registry_keeps_its_manifest() -> None:
