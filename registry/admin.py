@@ -343,7 +343,8 @@ class CloningIncidentAdmin(WorkflowMixin, ServiceAdmin):
     search_fields = ["title", "summary", "suspect_name"]
     list_select_related = ["suspect_release", "original_release"]
     autocomplete_fields = ["suspect_release", "original_release", "reporting_organization"]
-    filter_horizontal = ["investigators"]
+    # A plain multiple select for investigators: the admin's two-box filter widget puts an
+    # aria-label on a bare <span>, which axe-core reports as a serious violation.
     readonly_fields = ["status", *AUDIT_FIELDS]
     inlines = [EvidenceInline, DecisionInline, ReplyInline]
     actions = INCIDENT_ACTIONS

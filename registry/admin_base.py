@@ -84,6 +84,10 @@ class ServiceAdmin(LedgerHistoryMixin, admin.ModelAdmin):  # type: ignore[type-a
     """Saves go through ``create_record`` / ``update_record`` (a service call), with the
     form's values and its inline formsets, once everything is validated."""
 
+    class Media:
+        # Accessible names for the autocomplete fields' comboboxes (see the file).
+        js = ("registry/admin-labels.js",)
+
     def create_record(
         self, request: HttpRequest, fields: dict[str, Any], m2m: dict[str, Any], formsets: Any
     ) -> models.Model:

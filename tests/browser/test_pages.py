@@ -28,6 +28,8 @@ ADMIN_PAGES = [
     "/admin/registry/fragilityanalysis/",
     "/admin/registry/votedataset/",
     "/admin/reports/report/",
+    "/admin/registry/cloningincident/add/",
+    "/admin/registry/benchmarkclaim/add/",
 ]
 
 
