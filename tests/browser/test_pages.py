@@ -18,7 +18,7 @@ from tests.browser.conftest import PHONE, log_in
 # Not pages of the public site: the admin, the API, files to download, sign-in.
 NOT_PUBLIC_PAGES = re.compile(r"^/(admin|api|static|media)/|/download/|\.(csv|json|pdf|png|svg)$")
 # Pages of one kind (/claims/1/, /claims/2/ ...) look alike: check a few of each.
-PER_KIND = 3
+PER_KIND = 2
 MAX_PAGES = 60
 BLOCKING = ("serious", "critical")
 ADMIN_PAGES = [
