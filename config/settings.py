@@ -311,16 +311,33 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The sweeps re-queue jobs whose worker died (the filesystem transport cannot
-# redeliver an unacknowledged message the way Redis or RabbitMQ do).
+# Jobs (registry/jobs.py). A worker's claim on a job row is a lease it renews every
+# third of JOB_LEASE_SECONDS while it computes; a row whose lease lapsed is claimed again
+# (by the dead worker's redelivered message, or re-queued by the sweep every
+# JOB_SWEEP_SECONDS). The dispatcher publishes every JOB_DISPATCH_SECONDS the rows a
+# broker outage kept from being published, or whose message the broker lost.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 30)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 10)
+JOB_DISPATCH_SECONDS = env_int("JOB_DISPATCH_SECONDS", 5)
+# How long the runner retries a write of its own (claim, progress, finish) on a broken
+# database connection, reconnecting with backoff, before leaving the job to the retry.
+JOB_RECONNECT_SECONDS = env_int("JOB_RECONNECT_SECONDS", 15)
+if min(JOB_LEASE_SECONDS, JOB_SWEEP_SECONDS, JOB_DISPATCH_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "JOB_LEASE_SECONDS, JOB_SWEEP_SECONDS and JOB_DISPATCH_SECONDS are at least 1."
+    )
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-analyses": {
-        "task": "registry.tasks.requeue_stuck_analyses",
-        "schedule": 300.0,
+    # Each expires after its own interval: a round nobody ran in time is replaced by
+    # the next one instead of piling up while the workers are busy or down.
+    "dispatch-jobs": {
+        "task": "registry.tasks.dispatch_jobs",
+        "schedule": float(JOB_DISPATCH_SECONDS),
+        "options": {"expires": float(JOB_DISPATCH_SECONDS)},
     },
-    "requeue-stuck-reports": {
-        "task": "reports.tasks.requeue_stuck_reports",
-        "schedule": 120.0,
+    "sweep-jobs": {
+        "task": "registry.tasks.sweep_jobs",
+        "schedule": float(JOB_SWEEP_SECONDS),
+        "options": {"expires": float(JOB_SWEEP_SECONDS)},
     },
     "issue-log-checkpoint": {
         "task": "registry.tasks.issue_checkpoint",
@@ -349,7 +366,6 @@ REPORT_SIGNING_CHAIN_FILE = env_str("REPORT_SIGNING_CHAIN_FILE") or ""
 REPORT_TRUST_ROOTS_FILE = env_str("REPORT_TRUST_ROOTS_FILE") or ""
 REPORT_TSA_URL = env_str("REPORT_TSA_URL") or ""
 REPORT_DEV_PKI_DIR = VAR_DIR / "dev-pki"
-REPORT_STUCK_AFTER_SECONDS = env_int("REPORT_STUCK_AFTER_SECONDS", 600)
 # PAdES level: B-B, B-T, B-LT or B-LTA; empty means B-LTA with a TSA, else B-B.
 REPORT_SIGNATURE_LEVEL = env_str("REPORT_SIGNATURE_LEVEL") or ""
 # The standards body's countersigning identity, named like the registry's.

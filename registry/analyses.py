@@ -4,7 +4,7 @@ The job's state is the ``FragilityAnalysis`` row, run by ``registry.jobs.JobRunn
 a worker claims it with a conditional UPDATE (PENDING -> RUNNING), so a duplicate
 delivery of the task does nothing; the engine runs outside any transaction; the result
 is written in one short transaction with its ledger entry, and any error fails the row
-with its message. A sweep re-queues rows left RUNNING by a worker that died.
+with its message. A sweep re-queues rows whose worker's lease lapsed.
 """
 
 from __future__ import annotations
@@ -232,6 +232,6 @@ def _claim_fragility(arena: Arena, claim: BenchmarkClaim, model: str) -> dict[st
 
 
 def analyses_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
-    """Put analyses whose worker died (or whose message was lost) back in the queue;
-    after ``MAX_ATTEMPTS`` the analysis fails instead of looping."""
-    return ANALYSIS_JOBS.requeue_stale(older_than=older_than, enqueue=ANALYSIS_JOBS.publish)
+    """Put analyses whose lease lapsed ``older_than`` ago (the worker died) back in the
+    queue; after ``MAX_ATTEMPTS`` the analysis fails instead of looping."""
+    return ANALYSIS_JOBS.sweep(lease=older_than)

@@ -1,14 +1,16 @@
-"""Celery tasks: thin wrappers that take ids and call one service."""
+"""Celery tasks: thin wrappers that take ids and call one service.
 
-import datetime as dt
+A job's task keeps no result (``ignore_result``): the job row is its result, and a
+result backend that lost its database connection must not decide anything.
+"""
 
 from celery import shared_task
 from django.db import OperationalError
 
 import config.celery  # noqa: F401  (the configured app, before any task is declared)
-from registry.analyses import TRANSIENT_ERRORS, analyses_requeue_stuck, analysis_run
+from registry.analyses import TRANSIENT_ERRORS, analysis_run
 from registry.computations import computation_job_run
-from registry.jobs import MAX_ATTEMPTS
+from registry.jobs import MAX_ATTEMPTS, jobs_dispatch, jobs_sweep
 from registry.transparency import checkpoint_issue_if_grown
 
 
@@ -18,14 +20,22 @@ from registry.transparency import checkpoint_issue_if_grown
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=MAX_ATTEMPTS,
+    ignore_result=True,
 )
 def run_fragility_analysis(analysis_id: int) -> None:
     analysis_run(analysis_id=analysis_id)
 
 
-@shared_task
-def requeue_stuck_analyses(older_than_seconds: int = 900) -> list[int]:
-    return analyses_requeue_stuck(older_than=dt.timedelta(seconds=older_than_seconds))
+@shared_task(ignore_result=True)
+def dispatch_jobs() -> int:
+    """Beat, every JOB_DISPATCH_SECONDS: publish the job rows the broker does not hold."""
+    return jobs_dispatch()
+
+
+@shared_task(ignore_result=True)
+def sweep_jobs() -> int:
+    """Beat, every JOB_SWEEP_SECONDS: re-queue the job rows whose lease lapsed."""
+    return len(jobs_sweep())
 
 
 @shared_task(
@@ -34,6 +44,7 @@ def requeue_stuck_analyses(older_than_seconds: int = 900) -> list[int]:
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=MAX_ATTEMPTS,
+    ignore_result=True,
 )
 def run_computation_job(job_id: int) -> None:
     computation_job_run(job_id=job_id)

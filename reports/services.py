@@ -368,13 +368,9 @@ def report_produce(*, report_id: int, attempt: int) -> None:
 
 
 def reports_requeue_stuck(*, older_than: dt.timedelta) -> list[int]:
-    """Put reports whose worker died (or whose message was lost) back in the queue.
-
-    A RENDERING or SIGNING row started before ``older_than`` ago lost its worker; a
-    PENDING row that old lost its message (the filesystem transport cannot redeliver).
-    After ``MAX_ATTEMPTS`` the report fails instead of looping.
-    """
-    return REPORT_JOBS.requeue_stale(older_than=older_than, enqueue=REPORT_JOBS.publish)
+    """Put reports whose lease lapsed ``older_than`` ago (the worker died) back in the
+    queue; after ``MAX_ATTEMPTS`` the report fails instead of looping."""
+    return REPORT_JOBS.sweep(lease=older_than)
 
 
 # --- later versions: countersignatures and renewed archive timestamps ----------------------

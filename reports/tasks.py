@@ -7,12 +7,7 @@ from django.conf import settings
 
 import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.jobs import MAX_ATTEMPTS
-from reports.services import (
-    TRANSIENT_ERRORS,
-    report_run,
-    reports_renew_timestamps,
-    reports_requeue_stuck,
-)
+from reports.services import TRANSIENT_ERRORS, report_run, reports_renew_timestamps
 
 
 @shared_task(
@@ -21,15 +16,10 @@ from reports.services import (
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=MAX_ATTEMPTS,
+    ignore_result=True,
 )
 def build_report(report_id: int) -> None:
     report_run(report_id=report_id)
-
-
-@shared_task
-def requeue_stuck_reports(older_than_seconds: int | None = None) -> list[int]:
-    seconds = older_than_seconds or settings.REPORT_STUCK_AFTER_SECONDS
-    return reports_requeue_stuck(older_than=dt.timedelta(seconds=seconds))
 
 
 @shared_task

@@ -11,7 +11,7 @@ class JobRow(models.Model):
     message: the row is the outbox the work is published from, the lease a worker holds
     while it computes, and the record of how it ended.
 
-    A concrete job kind inherits this and declares its own ``status`` field (its
+    A concrete job kind inherits this and overrides ``status`` with its own choices (its
     ``JobStatuses``: pending, one or more running statuses, done, failed).
 
     - ``attempts`` counts claims; the number a worker got when it claimed is its
@@ -24,6 +24,8 @@ class JobRow(models.Model):
       claimed again by anyone.
     """
 
+    # Overridden by every job kind with its own choices and default.
+    status = models.CharField(max_length=16)
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

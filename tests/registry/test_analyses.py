@@ -247,7 +247,8 @@ def test_a_worker_given_up_for_dead_cannot_overwrite_the_attempt_that_replaced_i
         analysis = analysis_request(actor=alice, dataset=arena_claim.dataset, parameters=FAST)
     slow_attempt = analysis_claim(analysis_id=analysis.pk)
     long_ago = timezone.now() - dt.timedelta(hours=1)
-    FragilityAnalysis.objects.filter(pk=analysis.pk).update(started_at=long_ago)
+    # Its worker stopped renewing the lease an hour ago.
+    FragilityAnalysis.objects.filter(pk=analysis.pk).update(heartbeat_at=long_ago)
     with django_capture_on_commit_callbacks(execute=False):
         assert analyses_requeue_stuck(older_than=dt.timedelta(minutes=15)) == [analysis.pk]
     analysis_run(analysis_id=analysis.pk)  # attempt 2 completes

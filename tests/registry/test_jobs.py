@@ -169,21 +169,44 @@ def test_an_error_while_recording_the_result_fails_the_job_and_leaves_no_file(
     assert not list(tmp_path.rglob("*.pdf"))
 
 
-@pytest.mark.django_db
-def test_a_transient_error_while_recording_a_failure_hands_the_job_back_for_the_retry(
-    kind: JobKind, requested: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(kind.module, kind.name, _raise(RuntimeError("the engine gave up")))
+def _locked_once(action_refused: str) -> Callable[..., Any]:
+    """ledger_append, except that the first ``action_refused`` entry meets a locked
+    database."""
     real_append = registry.jobs.ledger_append
     refusals: list[str] = []
 
     def locked_once(*, instance: Any, action: str, **kwargs: Any) -> Any:
-        if action == "fail" and not refusals:
+        if action == action_refused and not refusals:
             refusals.append(action)
             raise OperationalError("database is locked")
         return real_append(instance=instance, action=action, **kwargs)
 
-    monkeypatch.setattr(registry.jobs, "ledger_append", locked_once)
+    return locked_once
+
+
+@pytest.mark.django_db
+def test_a_transient_error_while_recording_a_failure_is_retried_in_place(
+    kind: JobKind, requested: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kind.module, kind.name, _raise(RuntimeError("the engine gave up")))
+    monkeypatch.setattr(registry.jobs, "ledger_append", _locked_once("fail"))
+    kind.run(requested)  # the runner reconnects and writes again: nothing to retry later
+    row = kind.row(requested)
+    assert (row.status, row.attempts, row.error) == (
+        "failed",
+        1,
+        "RuntimeError: the engine gave up",
+    )
+    assert kind.ledger_actions(requested) == ["request", "fail"]
+
+
+@pytest.mark.django_db
+def test_a_transient_error_while_recording_a_failure_hands_the_job_back_when_it_lasts(
+    kind: JobKind, requested: int, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.JOB_RECONNECT_SECONDS = 0  # the database stays away longer than the runner waits
+    monkeypatch.setattr(kind.module, kind.name, _raise(RuntimeError("the engine gave up")))
+    monkeypatch.setattr(registry.jobs, "ledger_append", _locked_once("fail"))
     with pytest.raises(OperationalError):
         kind.run(requested)
     assert (kind.row(requested).status, kind.ledger_actions(requested)) == ("pending", ["request"])

@@ -255,7 +255,7 @@ def test_a_report_whose_worker_died_mid_render_is_requeued_and_leaves_one_file(
     dead_attempt = report_claim(report_id=report.pk)
     assert dead_attempt == 1
     long_ago = timezone.now() - dt.timedelta(hours=1)
-    Report.objects.filter(pk=report.pk).update(started_at=long_ago, created_at=long_ago)
+    Report.objects.filter(pk=report.pk).update(heartbeat_at=long_ago, created_at=long_ago)
     celery_app.conf.task_always_eager = True
     try:
         requeued = reports_requeue_stuck(older_than=dt.timedelta(minutes=10))
