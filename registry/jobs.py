@@ -536,7 +536,12 @@ def jobs_dispatch(*, limit: int = 500) -> int:
             published += 1
     before = timezone.now() - lease_window()
     waiting = {runner: runner.waiting(published_before=before) for runner in JOB_RUNNERS}
-    if sum(rows.count() for rows in waiting.values()) > queue.queued_messages():
+    try:
+        queued = queue.queued_messages()
+    except Exception:  # the broker went away since: the next round looks again
+        logger.warning("the broker's queue could not be counted", exc_info=True)
+        return published
+    if sum(rows.count() for rows in waiting.values()) > queued:
         for runner, rows in waiting.items():
             for pk in rows.values_list("pk", flat=True)[:limit]:
                 logger.warning("%s %s: its message was lost; published again", runner.label, pk)

@@ -16,8 +16,21 @@ caller must state: it decides who may read the entry (``selectors.ledger_list``)
 the entries of an embargoed incident (its evidence, decisions, replies, reports) are
 hidden with it.
 
-Lock order: a writing transaction takes the ledger lock (``ledger_lock``) before
-any row lock; the services do so through ``registry.services.writing``.
+Lock order, the one order every writer follows so that none can deadlock another:
+
+1. A writing transaction takes the ledger lock (``ledger_lock``) first, before any row
+   lock; the services do so through ``registry.services.writing``, and so does a job's
+   finish or failure (``registry.jobs.JobRunner``): ledger, then the job row, then the
+   rows its result touches (the claim an analysis answers, a report's version).
+2. Savepoints inside it (``stored_file_record``, a decision's proposal) only add rows
+   under the locks already held.
+3. Outside a writing transaction, a job's claim, progress, heartbeat and hand-back are
+   single conditional UPDATEs in autocommit: each holds one row lock for one statement
+   and waits for nothing while holding it, so it can queue behind a writer but never
+   close a cycle with one.
+
+``tests/registry/test_lock_order.py`` runs claim edits against analysis requests and
+against analyses finishing, on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ def queued_messages() -> int:
 
     app = _celery()
     with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1)  # a broker that is down: say so at once
         try:
             declared = connection.default_channel.queue_declare(
                 queue=app.conf.task_default_queue, passive=True

@@ -4,6 +4,7 @@ writers anyway)."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable
 
@@ -12,12 +13,15 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 import registry.queue
-from registry.analyses import analysis_request
+from registry.analyses import analysis_request, analysis_run
 from registry.ledger import ledger_verify
-from registry.models import BenchmarkClaim, LedgerEntry
-from registry.services import claim_update
-from tests.factories import BenchmarkClaimFactory, VoteDatasetFactory
+from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
+from registry.services import claim_update, dataset_ingest
+from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, VoteDatasetFactory
 from tests.markers import requires_postgres
+from tests.synthetic_votes import SYNTHETIC_READ_OPTIONS, synthetic_arena_csv
+
+FAST = {"bootstrap_rounds": 0, "top_k": [1], "adjacent_pairs": False, "random_trials": 0}
 
 
 def run_at_once(jobs: list[Callable[[], object]]) -> list[BaseException]:
@@ -69,4 +73,44 @@ def test_concurrent_claim_edits_and_analysis_requests_never_deadlock(
     assert run_at_once(jobs) == []
     assert set(BenchmarkClaim.objects.values_list("status", flat=True)) == {"under_analysis"}
     assert LedgerEntry.objects.filter(action="status_change").count() == len(claims)
+    assert ledger_verify() is None
+
+
+def edits_of(alice: User, claim: BenchmarkClaim) -> list[Callable[[], object]]:
+    return [
+        lambda n=n: claim_update(
+            actor=alice,
+            claim=BenchmarkClaim.objects.get(pk=claim.pk),
+            fields={"statement": f"Edit {n}"},
+        )
+        for n in range(3)
+    ]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_analyses_finishing_while_their_claims_are_edited_never_deadlock(
+    alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of 8 claims has an analysis that finishes (ledger, analysis row, then the claim
+    it moves to *analysed*) while three PATCHes edit the claim (ledger, then claim)."""
+    monkeypatch.setattr(registry.queue, "job_publish", lambda *args: None)
+    dataset = dataset_ingest(
+        actor=alice,
+        content=io.BytesIO(synthetic_arena_csv(n_votes=600)),
+        fields={"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
+        read_options=SYNTHETIC_READ_OPTIONS,
+    ).dataset
+    claims = [BenchmarkClaimFactory(benchmark=dataset.benchmark, dataset=dataset) for _ in range(8)]
+    jobs: list[Callable[[], object]] = []
+    for claim in claims:
+        analysis = analysis_request(actor=alice, claim=claim, parameters=FAST)
+        jobs.append(lambda pk=analysis.pk: analysis_run(analysis_id=pk))
+        jobs.extend(edits_of(alice, claim))
+    assert run_at_once(jobs) == []
+    assert set(FragilityAnalysis.objects.values_list("status", flat=True)) == {"done"}
+    assert set(BenchmarkClaim.objects.values_list("status", flat=True)) == {"analysed"}
+    assert set(BenchmarkClaim.objects.values_list("statement", flat=True)) <= {
+        f"Edit {n}" for n in range(3)
+    }
     assert ledger_verify() is None
