@@ -315,7 +315,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # third of JOB_LEASE_SECONDS while it computes; a row whose lease lapsed is claimed again
 # (by the dead worker's redelivered message, or re-queued by the sweep every
 # JOB_SWEEP_SECONDS). The dispatcher publishes every JOB_DISPATCH_SECONDS the rows a
-# broker outage kept from being published, or whose message the broker lost.
+# broker outage kept from being published, or whose message the broker lost. Every
+# worker runs both from its main process (config/celery.py), not as beat tasks.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 30)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 10)
 JOB_DISPATCH_SECONDS = env_int("JOB_DISPATCH_SECONDS", 5)
@@ -327,18 +328,6 @@ if min(JOB_LEASE_SECONDS, JOB_SWEEP_SECONDS, JOB_DISPATCH_SECONDS) < 1:
         "JOB_LEASE_SECONDS, JOB_SWEEP_SECONDS and JOB_DISPATCH_SECONDS are at least 1."
     )
 CELERY_BEAT_SCHEDULE = {
-    # Each expires after its own interval: a round nobody ran in time is replaced by
-    # the next one instead of piling up while the workers are busy or down.
-    "dispatch-jobs": {
-        "task": "registry.tasks.dispatch_jobs",
-        "schedule": float(JOB_DISPATCH_SECONDS),
-        "options": {"expires": float(JOB_DISPATCH_SECONDS)},
-    },
-    "sweep-jobs": {
-        "task": "registry.tasks.sweep_jobs",
-        "schedule": float(JOB_SWEEP_SECONDS),
-        "options": {"expires": float(JOB_SWEEP_SECONDS)},
-    },
     "issue-log-checkpoint": {
         "task": "registry.tasks.issue_checkpoint",
         "schedule": float(env_int("TLOG_CHECKPOINT_EVERY_SECONDS", 300)),

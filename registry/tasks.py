@@ -10,7 +10,7 @@ from django.db import OperationalError
 import config.celery  # noqa: F401  (the configured app, before any task is declared)
 from registry.analyses import TRANSIENT_ERRORS, analysis_run
 from registry.computations import computation_job_run
-from registry.jobs import MAX_ATTEMPTS, jobs_dispatch, jobs_sweep
+from registry.jobs import MAX_ATTEMPTS
 from registry.transparency import checkpoint_issue_if_grown
 
 
@@ -24,18 +24,6 @@ from registry.transparency import checkpoint_issue_if_grown
 )
 def run_fragility_analysis(analysis_id: int) -> None:
     analysis_run(analysis_id=analysis_id)
-
-
-@shared_task(ignore_result=True)
-def dispatch_jobs() -> int:
-    """Beat, every JOB_DISPATCH_SECONDS: publish the job rows the broker does not hold."""
-    return jobs_dispatch()
-
-
-@shared_task(ignore_result=True)
-def sweep_jobs() -> int:
-    """Beat, every JOB_SWEEP_SECONDS: re-queue the job rows whose lease lapsed."""
-    return len(jobs_sweep())
 
 
 @shared_task(
