@@ -8,10 +8,11 @@ database connection:
 - **The row is the outbox.** A request commits the row (and its ledger entry) and
   answers; the message is published after the commit, and a broker error there is
   logged, never raised, so a broker outage delays jobs but fails no request. The
-  dispatcher (``jobs_dispatch``, beat every ``JOB_DISPATCH_SECONDS``) publishes the rows
-  never published, and publishes again pending rows whose message the broker lost (a
-  restart without persistence): when the queue holds fewer messages than there are
-  pending rows published more than a lease window ago.
+  dispatcher (``jobs_dispatch``, run by every worker every ``JOB_DISPATCH_SECONDS``:
+  ``config.celery.JobMaintenance``) publishes the rows never published, and publishes
+  again pending rows whose message the broker lost (a restart without persistence):
+  when the queue holds fewer messages than there are pending rows published more than a
+  lease window ago.
 - **A claim is a lease.** A worker claims a row with one conditional UPDATE: a pending
   row, or a running row whose lease expired (``heartbeat_at`` older than
   ``JOB_LEASE_SECONDS``) or whose holder is a process of this host that no longer
@@ -21,7 +22,7 @@ database connection:
   replaced it (its late result is discarded). While it computes, a heartbeat thread
   renews the lease every third of the window, so a healthy job that runs for hours is
   never reclaimed; a dead worker's row is reclaimed by the redelivered message or by the
-  sweep (``jobs_sweep``, beat every ``JOB_SWEEP_SECONDS``).
+  sweep (``jobs_sweep``, run by every worker every ``JOB_SWEEP_SECONDS``).
 - **Connection faults are transient.** Every write of the runner's own closes a broken
   connection first and is retried with backoff; an error of the job's ``transient``
   kinds in the work itself hands the row back to pending for the task's retry. The job's
