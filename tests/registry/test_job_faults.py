@@ -57,7 +57,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, requires_postgres]
 JOBS_PER_KIND = 20
 RECOVERY_LIMIT = 60.0
 # Enough bootstrap rounds that an analysis takes a moment, so that jobs are in flight.
-PARAMETERS = {"bootstrap_rounds": 150, "top_k": [1], "adjacent_pairs": False, "random_trials": 0}
+PARAMETERS = {"bootstrap_rounds": 40, "top_k": [1], "adjacent_pairs": False, "random_trials": 0}
 # Seconds: a worker's lease, the sweep and the dispatcher, as production sets them.
 WINDOWS = {"JOB_LEASE_SECONDS": "4", "JOB_SWEEP_SECONDS": "1", "JOB_DISPATCH_SECONDS": "1"}
 WORKER_APP = "registry-fault-worker"
