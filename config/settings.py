@@ -150,6 +150,12 @@ REGISTRY_MAX_DATASET_UPLOAD_BYTES = env_int("REGISTRY_MAX_DATASET_UPLOAD_BYTES",
 REGISTRY_MAX_CHECK_BYTES = env_int("REGISTRY_MAX_CHECK_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Every uploaded file is hashed while it streams in (registry/uploads.py); larger files
+# stream to MEDIA_ROOT/incoming, beside the blobs, so storing one is a rename.
+FILE_UPLOAD_HANDLERS = [
+    "registry.uploads.HashingMemoryFileUploadHandler",
+    "registry.uploads.HashingTemporaryFileUploadHandler",
+]
 
 LOGIN_URL = "admin:login"
 

@@ -14,16 +14,19 @@ rolled-back write harmless instead of an orphan per attempt.
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile, File
+from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.db import transaction
 
 from registry.models import StoredFile
+from registry.uploads import uploaded_sha256
 
 _CHUNK = 1024 * 1024
 
@@ -74,24 +77,21 @@ def blob_write(*, content: IO[bytes] | bytes, max_bytes: int | None = None) -> B
     """Stream ``content`` to storage under its SHA-256, once: the same bytes written
     again leave the existing file alone. Refuses (ValidationError) a file over the
     upload limit (``max_bytes``, by default ``REGISTRY_MAX_UPLOAD_BYTES``), and refuses
-    to run inside a transaction."""
+    to run inside a transaction.
+
+    An upload that was hashed as it arrived (``registry.uploads``) is not read again to
+    hash it, and one staged on disk beside the blobs is moved into place, not copied.
+    """
     _refuse_inside_transaction()
     stream: IO[bytes] = ContentFile(content) if isinstance(content, bytes) else content
-    digest, size = _digest(stream)
+    digest, size = _known_digest(stream) or _digest(stream)
     limit = settings.REGISTRY_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     if size > limit:
         raise ValidationError({"file": [f"File is {size} bytes; the limit is {limit}."]})
     storage = _storage()
     name = blob_name(digest)
-    if storage.exists(name):
-        if storage.size(name) == size:
-            return Blob(sha256=digest, size_bytes=size, name=name)
-        storage.delete(name)  # torn by a writer that died mid-write: write it again
-    saved = storage.save(name, File(stream))
-    if saved != name:
-        # A concurrent writer of the same bytes created the name first; storage gave
-        # this copy another name, which nothing needs.
-        storage.delete(saved)
+    if not (storage.exists(name) and storage.size(name) == size):
+        _publish(storage, name, stream)
     return Blob(sha256=digest, size_bytes=size, name=name)
 
 
@@ -100,3 +100,19 @@ def blob_read(sha256: str) -> bytes:
     with _storage().open(blob_name(sha256), "rb") as handle:
         content: bytes = handle.read()
     return content
+
+
+def _known_digest(stream: IO[bytes]) -> tuple[str, int] | None:
+    digest = uploaded_sha256(stream)
+    size = getattr(stream, "size", None)
+    return (digest, size) if digest is not None and isinstance(size, int) else None
+
+
+def _publish(storage: Storage, name: str, stream: IO[bytes]) -> None:
+    """Put the bytes at ``name`` all at once: they are written under a name of their own
+    and renamed into place, so nobody (a concurrent writer of the same bytes checking the
+    size, a worker about to parse them) ever sees a half-written blob at ``name``. A
+    rename over a file is atomic, and both hold the same bytes."""
+    stream.seek(0)
+    staged = storage.save(f"{name}.{uuid.uuid4().hex}.partial", stream)
+    os.replace(storage.path(staged), storage.path(name))

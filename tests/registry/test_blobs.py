@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.db import transaction
 from registry.blobs import blob_name, blob_write
 from registry.models import CloningIncident, Evidence, EvidenceFile, StoredFile
 from registry.services import UploadedEvidenceFile, evidence_submit
+from registry.uploads import StagedUploadedFile
 from tests.factories import CloningIncidentFactory
 from tests.reports.report_records import similarity_evidence_fields
 
@@ -133,3 +135,57 @@ def test_evidence_refused_for_its_details_writes_no_file(
         evidence_submit(actor=ivan, incident=incident, fields=bad, files=[log_file()])
     assert blobs_on_disk(media_root) == []
     assert StoredFile.objects.count() == 0
+
+
+def staged_upload(data: bytes) -> StagedUploadedFile:
+    """An upload as the hashing handler leaves it: staged on disk, its digest known."""
+    upload = StagedUploadedFile("votes.csv", "text/csv", len(data), None)
+    upload.write(data)
+    upload.seek(0)
+    upload.sha256 = hashlib.sha256(data).hexdigest()  # type: ignore[attr-defined]
+    return upload
+
+
+@pytest.mark.django_db
+def test_an_upload_hashed_as_it_arrived_is_moved_into_place_without_a_second_read(
+    media_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = staged_upload(LOG)
+    staged = Path(upload.temporary_file_path())
+    inode = staged.stat().st_ino
+
+    def rehash(stream: object) -> tuple[str, int]:
+        raise AssertionError("the upload's digest was known; hashing it again is waste")
+
+    monkeypatch.setattr("registry.blobs._digest", rehash)
+    blob = blob_write(content=upload)
+    path = media_root / blob.name
+    assert blob.sha256 == hashlib.sha256(LOG).hexdigest()
+    assert path.read_bytes() == LOG
+    # The same inode: renamed from the staging folder, not copied.
+    assert path.stat().st_ino == inode
+    assert not staged.exists()
+    upload.close()
+    assert blobs_on_disk(media_root) == [path]
+
+
+@pytest.mark.django_db
+def test_a_blob_is_never_visible_half_written(
+    media_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes go to a name of their own and are renamed into place: while they are
+    being written, the blob's name holds nothing (or the complete earlier copy)."""
+    path = media_root / blob_name(hashlib.sha256(LOG).hexdigest())
+    seen_while_writing: list[bool] = []
+    original_replace = os.replace
+
+    def replace(source: str, target: str) -> None:
+        seen_while_writing.append(path.exists())
+        assert Path(source).read_bytes() == LOG
+        original_replace(source, target)
+
+    monkeypatch.setattr("registry.blobs.os.replace", replace)
+    blob_write(content=LOG)
+    assert seen_while_writing == [False]
+    assert path.read_bytes() == LOG
+    assert blobs_on_disk(media_root) == [path]
