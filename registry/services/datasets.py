@@ -11,7 +11,7 @@ from django.conf import settings
 from registry.blobs import blob_write
 from registry.datasets import summarise_votes
 from registry.ledger import PUBLIC
-from registry.models import VoteDataset
+from registry.models import Benchmark, VoteDataset
 from registry.roles import ANALYST, AnyUser, recorded_user
 from registry.services._base import record_insert, require_role, writing
 from registry.services.files import stored_file_record
@@ -31,21 +31,28 @@ def dataset_ingest(
     read_options: Mapping[str, Any] | None = None,
     filename: str = "",
 ) -> DatasetIngestResult:
-    """Parse a vote file, refuse it whole if any record is bad, else store it.
+    """Store a vote file as a dataset of its benchmark, or return the dataset that
+    already holds the same bytes there.
 
-    Parsing and writing the file happen before the transaction; the same bytes
-    uploaded again for the same benchmark return the existing dataset instead of a
-    second copy.
+    A repeat is recognised by the file's SHA-256 (hashed while the upload streamed in,
+    ``registry.uploads``) before anything is parsed. The bytes are written before the
+    transaction; the check for an existing dataset runs again inside it, under the
+    ledger lock every writer takes first, so concurrent uploads of the same bytes make
+    one dataset and every other upload is answered with it.
     """
     require_role(actor, ANALYST, doing="upload vote datasets")
     options = dict(read_options or {})
-    raw = content.read()
-    summary = summarise_votes(raw, options)
-    blob = blob_write(content=raw, max_bytes=settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES)
+    blob = blob_write(content=content, max_bytes=settings.REGISTRY_MAX_DATASET_UPLOAD_BYTES)
+    benchmark = fields["benchmark"]
+    existing = _dataset_holding(benchmark, blob.sha256)
+    if existing is not None:
+        return DatasetIngestResult(existing, created=False)
+    content.seek(0)
+    summary = summarise_votes(content.read(), options)
     with writing():
         stored = stored_file_record(blob=blob, media_type=summary.media_type)
-        existing = VoteDataset.objects.filter(benchmark=fields["benchmark"], file=stored).first()
-        if existing:
+        existing = _dataset_holding(benchmark, blob.sha256)
+        if existing is not None:
             return DatasetIngestResult(existing, created=False)
         dataset = record_insert(
             model=VoteDataset,
@@ -64,3 +71,7 @@ def dataset_ingest(
             },
         )
     return DatasetIngestResult(dataset, created=True)
+
+
+def _dataset_holding(benchmark: Benchmark, sha256: str) -> VoteDataset | None:
+    return VoteDataset.objects.filter(benchmark=benchmark, file__sha256=sha256).first()
