@@ -92,6 +92,15 @@ def test_gunicorn_recycles_workers_with_jitter_and_bounds_requests(compose: dict
     assert int(options["--timeout"]) > 0
 
 
+def test_the_live_server_recycles_gunicorn_workers_as_deployed() -> None:
+    script = (ROOT / ".ci" / "live-server").read_text().replace("\\\n", " ")
+    (line,) = [line for line in script.splitlines() if "gunicorn config.wsgi" in line]
+    arguments = shlex.split(line.split(">")[0])
+    options = dict(zip(arguments[2::2], arguments[3::2], strict=False))
+    assert int(options["--max-requests"]) > 0
+    assert int(options["--max-requests-jitter"]) > 0
+
+
 def caddyfile_for_test(tmp_path: Path, http_port: int, https_port: int) -> Path:
     """The shipped Caddyfile, with global options that keep a test to itself: no admin
     endpoint, no change to the machine's trust store, ports of its own."""
