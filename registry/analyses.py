@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from registry.datasets import read_dataset_votes
 from registry.errors import ConflictError
 from registry.fragility import ENGINE_VERSION, AnalysisOptions, Arena, analyze, fragility_row
+from registry.fragility.cost import MAX_BOOTSTRAP_ROUNDS, MAX_RANDOM_TRIALS, expected_seconds
 from registry.jobs import DATABASE_TRANSIENT_ERRORS, JobAttempt, JobRunner, JobStatuses
 from registry.ledger import PUBLIC, ledger_append
 from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
@@ -51,8 +52,8 @@ def analysis_parameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     if not (isinstance(top_k, list) and all(isinstance(k, int) and k >= 1 for k in top_k)):
         errors["top_k"] = ["A list of positive integers, e.g. [1, 3, 5]."]
     rounds = params["bootstrap_rounds"]
-    if not (isinstance(rounds, int) and 0 <= rounds <= 10000):
-        errors["bootstrap_rounds"] = ["An integer from 0 to 10000."]
+    if not (isinstance(rounds, int) and 0 <= rounds <= MAX_BOOTSTRAP_ROUNDS):
+        errors["bootstrap_rounds"] = [_bound_message(MAX_BOOTSTRAP_ROUNDS)]
     if not isinstance(params["seed"], int):
         errors["seed"] = ["An integer."]
     budget = params["budget"]
@@ -61,14 +62,39 @@ def analysis_parameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(params["adjacent_pairs"], bool):
         errors["adjacent_pairs"] = ["true or false."]
     trials = params["random_trials"]
-    if not (isinstance(trials, int) and 0 <= trials <= 10000):
-        errors["random_trials"] = ["An integer from 0 to 10000."]
+    if not (isinstance(trials, int) and 0 <= trials <= MAX_RANDOM_TRIALS):
+        errors["random_trials"] = [_bound_message(MAX_RANDOM_TRIALS)]
     unknown = set(params) - set(DEFAULT_PARAMETERS)
     for name in unknown:
         errors[name] = ["Unknown parameter."]
     if errors:
         raise ValidationError(errors)
     return params
+
+
+def _bound_message(limit: int) -> str:
+    return (
+        f"An integer from 0 to {limit:,}: the limit keeps an analysis of 10 million votes "
+        'within minutes (README, "Bounded work").'
+    )
+
+
+def analysis_expected_seconds(analysis: FragilityAnalysis) -> float | None:
+    """An upper estimate of how long the analysis computes, from its dataset's size;
+    None while the dataset's size is not known."""
+    dataset = analysis.dataset
+    if dataset.n_votes is None or dataset.n_models is None:
+        return None
+    params = analysis.parameters
+    return round(
+        expected_seconds(
+            n_votes=dataset.n_votes,
+            n_models=dataset.n_models,
+            bootstrap_rounds=params.get("bootstrap_rounds", 0),
+            random_trials=params.get("random_trials", 0),
+        ),
+        1,
+    )
 
 
 def analysis_request(

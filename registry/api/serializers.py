@@ -7,12 +7,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as AuthUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import File
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import names
+from registry.analyses import analysis_expected_seconds, analysis_parameters
+from registry.fragility import cost
 from registry.item_claims import (
     DEFAULT_BOOTSTRAP_ROUNDS,
     MAX_BOOTSTRAP_ROUNDS,
@@ -498,6 +501,12 @@ class LedgerHeadSerializer(serializers.Serializer[LedgerEntry]):
 class FragilityAnalysisSerializer(serializers.ModelSerializer[FragilityAnalysis]):
     html_url = HtmlUrlField()
     url = serializers.HyperlinkedIdentityField(view_name="fragilityanalysis-detail")
+    expected_seconds = serializers.SerializerMethodField(
+        help_text=(
+            "An upper estimate of how long the computation takes on one worker core, from "
+            "the dataset's size and the parameters; null while the dataset is not read yet."
+        )
+    )
 
     class Meta:
         model = FragilityAnalysis
@@ -516,11 +525,15 @@ class FragilityAnalysisSerializer(serializers.ModelSerializer[FragilityAnalysis]
             "results",
             "error",
             "attempts",
+            "expected_seconds",
             "created_at",
             "started_at",
             "finished_at",
         ]
         read_only_fields = fields
+
+    def get_expected_seconds(self, analysis: FragilityAnalysis) -> float | None:
+        return analysis_expected_seconds(analysis)
 
 
 class FragilityAnalysisListSerializer(FragilityAnalysisSerializer):
@@ -536,9 +549,20 @@ class AnalysisRequestSerializer(serializers.Serializer[FragilityAnalysis]):
         required=False,
         help_text=(
             'Engine parameters: {"ties": "half"|"drop", "top_k": [1, 3, 5], '
-            '"bootstrap_rounds": 1000, "seed": 0, "budget": 0.01}'
+            f'"bootstrap_rounds": 1000 (at most {cost.MAX_BOOTSTRAP_ROUNDS:,}), "seed": 0, '
+            f'"budget": 0.01, "adjacent_pairs": true, "random_trials": 100 '
+            f"(at most {cost.MAX_RANDOM_TRIALS:,})}}. The bounds keep an analysis of 10 million "
+            "votes within minutes; the analysis states its expected duration."
         ),
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The service's own rules (bounds included), refused field by field."""
+        try:
+            analysis_parameters(attrs.get("parameters"))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from error
+        return attrs
 
 
 class ItemClaimResultsSerializer(serializers.Serializer[dict[str, Any]]):

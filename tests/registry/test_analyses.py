@@ -16,6 +16,7 @@ from config.celery import app as celery_app
 from registry.analyses import analyses_requeue_stuck, analysis_request, analysis_run
 from registry.datasets import read_dataset_votes
 from registry.fragility import AnalysisOptions, Arena
+from registry.fragility.cost import MAX_BOOTSTRAP_ROUNDS, MAX_RANDOM_TRIALS, expected_seconds
 from registry.fragility.votes import POSITIONS
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
 from registry.services import dataset_ingest
@@ -158,6 +159,8 @@ def test_an_analysis_whose_worker_died_is_requeued_and_completes(
         ({"top_k": [0]}, "top_k"),
         ({"budget": 2}, "budget"),
         ({"bootstrap_rounds": -1}, "bootstrap_rounds"),
+        ({"bootstrap_rounds": MAX_BOOTSTRAP_ROUNDS + 1}, "bootstrap_rounds"),
+        ({"random_trials": MAX_RANDOM_TRIALS + 1}, "random_trials"),
         ({"colour": "red"}, "colour"),
     ],
 )
@@ -172,6 +175,45 @@ def test_bad_parameters_are_refused_and_nothing_is_queued(
     assert field in response.data
     assert FragilityAnalysis.objects.count() == 0
     assert LedgerEntry.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_bound_refusal_names_the_limit_and_why(api, alice, arena_claim):
+    response = api(alice).post(
+        f"/api/v1/claims/{arena_claim.pk}/analyses/",
+        {"parameters": {"bootstrap_rounds": 10_000, "random_trials": 10_000}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.data["bootstrap_rounds"][0].startswith(
+        f"An integer from 0 to {MAX_BOOTSTRAP_ROUNDS:,}: the limit keeps an analysis"
+    )
+    assert response.data["random_trials"][0].startswith(
+        f"An integer from 0 to {MAX_RANDOM_TRIALS:,}:"
+    )
+
+
+@pytest.mark.django_db
+def test_an_analysis_at_the_bounds_is_accepted_with_its_expected_duration(
+    api, alice, arena_claim, django_capture_on_commit_callbacks
+):
+    url = f"/api/v1/claims/{arena_claim.pk}/analyses/"
+    at_bounds = {"bootstrap_rounds": MAX_BOOTSTRAP_ROUNDS, "random_trials": MAX_RANDOM_TRIALS}
+    with django_capture_on_commit_callbacks(execute=False):
+        small = api(alice).post(url, {"parameters": FAST}, format="json")
+        large = api(alice).post(url, {"parameters": at_bounds}, format="json")
+    assert (small.status_code, large.status_code) == (202, 202)
+    dataset = arena_claim.dataset
+    assert large.data["expected_seconds"] == round(
+        expected_seconds(
+            n_votes=dataset.n_votes,
+            n_models=dataset.n_models,
+            bootstrap_rounds=MAX_BOOTSTRAP_ROUNDS,
+            random_trials=MAX_RANDOM_TRIALS,
+        ),
+        1,
+    )
+    assert 0 <= small.data["expected_seconds"] < large.data["expected_seconds"]
 
 
 @pytest.mark.django_db
