@@ -194,8 +194,8 @@ class StoredFileAdmin(ReadOnlyAdmin):
 class VoteDatasetAdmin(ReadOnlyAdmin):
     """Datasets are uploaded through the API or ``load_demo``; here they are read-only."""
 
-    list_display = ["name", "benchmark", "n_votes", "n_models", "n_ties", "snapshot_date"]
-    list_filter = ["benchmark", "detected_format"]
+    list_display = ["name", "benchmark", "status", "n_votes", "n_models", "n_ties", "snapshot_date"]
+    list_filter = ["status", "benchmark", "detected_format"]
     search_fields = ["name", "file__sha256"]
     list_select_related = ["benchmark", "file"]
 

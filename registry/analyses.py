@@ -27,6 +27,7 @@ from registry.models import BenchmarkClaim, FragilityAnalysis, VoteDataset
 from registry.roles import ANALYST, AnyUser, recorded_user
 from registry.services._base import require_role, writing
 from registry.services.claims import claim_transition
+from registry.services.datasets import dataset_require_ready
 
 # Errors worth another try (the database's); anything else fails the analysis.
 TRANSIENT_ERRORS = DATABASE_TRANSIENT_ERRORS
@@ -117,6 +118,7 @@ def analysis_request(
         dataset = claim.dataset
     if dataset is None:
         raise ValidationError({"dataset": ["Name the vote dataset to analyse."]})
+    dataset_require_ready(dataset, doing="be analysed")
     params = analysis_parameters(parameters)
     with writing():
         analysis = FragilityAnalysis.objects.create(

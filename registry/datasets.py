@@ -45,14 +45,25 @@ class VoteSummary:
     n_ties: int
 
 
-def read_dataset_votes(raw: bytes, options: Mapping[str, Any]) -> VoteTable:
-    """Read votes with a dataset's stored options; errors name the field and record."""
+def _read_mappings(options: Mapping[str, Any]) -> tuple[ColumnMapping, WinnerValues]:
     try:
         columns = ColumnMapping.parse(options.get("columns") or "")
         winner_values = WinnerValues.parse(options.get("winner_values") or "")
     except ValueError as exc:
         field = "columns" if "--columns" in str(exc) else "winner_values"
         raise ValidationError({field: [str(exc)]}) from exc
+    return columns, winner_values
+
+
+def check_read_options(options: Mapping[str, Any]) -> None:
+    """Refuse (ValidationError naming the field) read options that cannot be used, before
+    any file is read: the upload can be refused at once instead of failing later."""
+    _read_mappings(options)
+
+
+def read_dataset_votes(raw: bytes, options: Mapping[str, Any]) -> VoteTable:
+    """Read votes with a dataset's stored options; errors name the field and record."""
+    columns, winner_values = _read_mappings(options)
     try:
         return read_votes(
             raw,

@@ -52,6 +52,7 @@ from registry.services import (
     claim_create,
     commitment_register,
     dataset_ingest,
+    dataset_read_run,
     decision_approve,
     decision_propose,
     fingerprint_evidence_record,
@@ -247,10 +248,19 @@ def demo_benchmarks(actor: User) -> tuple[Benchmark, Benchmark]:
 
 
 def demo_arena(actor: User, benchmark: Benchmark, size: ArenaSize) -> VoteDataset:
-    """The synthetic arena's votes, ingested like any upload (once: found by name after)."""
-    existing = VoteDataset.objects.filter(benchmark=benchmark, name=ARENA_DATASET).first()
-    if existing is not None:
-        return existing
+    """The synthetic arena's votes, ingested like any upload (once: found by name after)
+    and read at once in this process by the job a worker would run: the demo's claims
+    and analyses need its counts now."""
+    dataset = VoteDataset.objects.filter(benchmark=benchmark, name=ARENA_DATASET).first()
+    if dataset is None:
+        dataset = _ingest_arena(actor, benchmark, size)
+    if dataset.status == VoteDataset.Status.PENDING:
+        dataset_read_run(dataset_id=dataset.pk)
+        dataset.refresh_from_db()
+    return dataset
+
+
+def _ingest_arena(actor: User, benchmark: Benchmark, size: ArenaSize) -> VoteDataset:
     result = dataset_ingest(
         actor=actor,
         content=io.BytesIO(demo_data.arena_votes(size)),

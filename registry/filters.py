@@ -76,7 +76,7 @@ class VoteDatasetFilter(SearchFilterSet):
 
     class Meta:
         model = VoteDataset
-        fields = ["benchmark", "detected_format", "sha256"]
+        fields = ["benchmark", "status", "detected_format", "sha256"]
 
 
 class BenchmarkClaimFilter(SearchFilterSet):

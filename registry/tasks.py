@@ -11,6 +11,7 @@ import config.celery  # noqa: F401  (the configured app, before any task is decl
 from registry.analyses import TRANSIENT_ERRORS, analysis_run
 from registry.computations import computation_job_run
 from registry.jobs import MAX_ATTEMPTS
+from registry.services.datasets import dataset_read_run
 from registry.transparency import checkpoint_issue_if_grown
 
 
@@ -36,6 +37,17 @@ def run_fragility_analysis(analysis_id: int) -> None:
 )
 def run_computation_job(job_id: int) -> None:
     computation_job_run(job_id=job_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=MAX_ATTEMPTS,
+)
+def read_vote_dataset(dataset_id: int) -> None:
+    dataset_read_run(dataset_id=dataset_id)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

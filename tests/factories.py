@@ -81,6 +81,9 @@ class VoteDatasetFactory(factory.django.DjangoModelFactory):
     benchmark = factory.SubFactory(BenchmarkFactory)
     name = factory.Sequence(lambda n: f"Snapshot {n}")
     file = factory.SubFactory(StoredFileFactory)
+    # Read already, as most tests need it; a test of reading starts from an upload.
+    status = models.VoteDataset.Status.READY
+    progress = 100
     detected_format = "csv"
     n_votes = 10
     n_models = 3

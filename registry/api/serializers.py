@@ -184,6 +184,7 @@ class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
 
 
 class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
+    url = serializers.HyperlinkedIdentityField(view_name="votedataset-detail")
     sha256 = serializers.CharField(source="file.sha256", read_only=True)
     size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
     uploaded_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
@@ -194,6 +195,7 @@ class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
         model = VoteDataset
         fields = [
             "id",
+            "url",
             "html_url",
             "benchmark",
             "name",
@@ -203,6 +205,8 @@ class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
             "sha256",
             "size_bytes",
             "original_filename",
+            "status",
+            "error",
             "detected_format",
             "read_options",
             "n_votes",

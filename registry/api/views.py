@@ -150,9 +150,12 @@ class VoteDatasetViewSet(
 
     @extend_schema(
         request=s.VoteDatasetUploadSerializer,
-        responses={201: s.VoteDatasetSerializer, 200: s.VoteDatasetSerializer},
+        responses={202: s.VoteDatasetSerializer, 200: s.VoteDatasetSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Store a vote file: 202 with the new dataset (status "pending"; a worker reads
+        it, then it is "ready", or "failed" naming the record it could not read) and its
+        URL in Location; or 200 with the dataset that already holds the same bytes."""
         upload = s.VoteDatasetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = dict(upload.validated_data)
@@ -170,7 +173,11 @@ class VoteDatasetViewSet(
             filename=file.name or "",
         )
         body = s.VoteDatasetSerializer(result.dataset, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+        if not result.created:
+            return Response(body, status=status.HTTP_200_OK)
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": str(body["url"])}
+        )
 
     @extend_schema(
         request=s.AnalysisRequestSerializer, responses={202: s.FragilityAnalysisListSerializer}

@@ -9,9 +9,10 @@ for the larger fraction (more pairs change). Reading and the first fit cost in
 proportion to the votes.
 
 The constants are the slowest per-unit costs ``benchmarks/bounded_work_bench.py``
-measured on one core (README, "Bounded work"), so the estimate is an upper one: at 10M
-votes among 200 models a round took 28 ms and a trial 12-17 ms; among 1,000 models
-(1.4M types) 0.59 s and 0.46-1.36 s.
+measured on one core (README, "Bounded work"), rounded up, so the estimate is an upper
+one: at 10M votes among 200 models, with the machine's two cores busy, reading and
+fitting took 37 s, a round 73 ms and a trial 31-54 ms; among 1,000 models (1.4M types),
+on a quieter machine, a round took 0.59 s and a trial 0.46-1.36 s.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # The largest options the API accepts. On 10M votes among 200 models (LMArena's scale)
-# an analysis at both limits takes about 2 minutes on one core (README, "Bounded work").
+# a whole analysis at both limits took 5.5 minutes on one busy core (README, "Bounded work").
 MAX_BOOTSTRAP_ROUNDS = 2_000
 MAX_RANDOM_TRIALS = 1_000
 
-SECONDS_PER_VOTE_READ_AND_FIT = 1.2e-6
-SECONDS_PER_TYPE_PER_ROUND = 4.8e-7
+SECONDS_PER_VOTE_READ_AND_FIT = 4.0e-6
+SECONDS_PER_TYPE_PER_ROUND = 1.3e-6
 # Per type and trial, at the smallest and the largest default fraction (0.1% and 1%).
-SECONDS_PER_TYPE_PER_TRIAL = {0.001: 3.4e-7, 0.01: 9.8e-7}
+SECONDS_PER_TYPE_PER_TRIAL = {0.001: 5.5e-7, 0.01: 1.0e-6}
 
 
 def vote_types(*, n_votes: int, n_models: int) -> int:

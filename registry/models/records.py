@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from registry import names
+from registry.models.jobs import JobRow
 from registry.validators import validate_sha256
 
 
@@ -226,9 +227,22 @@ class StoredFile(models.Model):
         return self.sha256
 
 
-class VoteDataset(models.Model):
+class VoteDataset(JobRow):
     """A *vote dataset* is a snapshot of a benchmark's pairwise votes, stored as the
-    exact bytes uploaded. It is immutable once ingested: analyses cite its SHA-256."""
+    exact bytes uploaded. Its bytes never change: analyses cite their SHA-256.
+
+    The row is also the job that reads the file: an upload stores the bytes and records
+    the dataset PENDING; a worker reads it (PARSING) and records its counts (READY), or
+    FAILED with the record that could not be read in ``error``. Only a READY dataset is
+    analysed. The same bytes are one dataset per benchmark, unless an earlier reading of
+    them failed: they may then be uploaded again (with other read options).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be read"
+        PARSING = "parsing", "Being read"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Could not be read"
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -248,6 +262,7 @@ class VoteDataset(models.Model):
     )
     file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="vote_datasets")
     original_filename = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     detected_format = models.CharField(max_length=16, choices=Format.choices, blank=True)
     read_options = models.JSONField(
         default=dict, blank=True, help_text="Column and winner-value mapping used to read it."
@@ -258,15 +273,24 @@ class VoteDataset(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(JobRow.Meta):
         constraints = [
+            *JobRow.Meta.constraints,
             models.UniqueConstraint(
-                fields=["benchmark", "file"], name="votedataset_unique_file_per_benchmark"
+                fields=["benchmark", "file"],
+                condition=~Q(status="failed"),
+                name="votedataset_unique_file_per_benchmark",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | Q(n_votes__isnull=False),
+                name="votedataset_ready_has_counts",
             ),
         ]
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
 
     def __str__(self) -> str:
         return self.name

@@ -17,7 +17,7 @@ from registry.services.commitments import (
     material_digest,
     may_register_commitment,
 )
-from registry.services.datasets import DatasetIngestResult, dataset_ingest
+from registry.services.datasets import DatasetIngestResult, dataset_ingest, dataset_read_run
 from registry.services.decisions import decision_approve, decision_propose, decision_reject
 from registry.services.evidence import (
     ComputedEvidence,
@@ -62,6 +62,7 @@ __all__ = [
     "commitment_check",
     "commitment_register",
     "dataset_ingest",
+    "dataset_read_run",
     "decision_approve",
     "decision_propose",
     "decision_reject",

@@ -24,6 +24,7 @@ from registry.services._base import (
     status_move,
     writing,
 )
+from registry.services.datasets import dataset_refuse_failed
 
 Status = BenchmarkClaim.Status
 
@@ -41,6 +42,7 @@ _HOW = "a claim is analysed by requesting an analysis and withdrawn with a reaso
 def claim_create(*, actor: AnyUser | None, fields: Mapping[str, Any]) -> BenchmarkClaim:
     require_role(actor, ANALYST, doing="record claims")
     refuse_status(fields, how=_HOW)
+    dataset_refuse_failed(fields.get("dataset"))
     with writing():
         return record_insert(
             model=BenchmarkClaim,
@@ -55,6 +57,7 @@ def claim_update(
 ) -> BenchmarkClaim:
     require_role(actor, ANALYST, doing="change claims")
     refuse_status(fields, how=_HOW)
+    dataset_refuse_failed(fields.get("dataset"))
     with writing():
         return record_change(instance=claim, actor=actor, fields=fields, scope=PUBLIC)
 

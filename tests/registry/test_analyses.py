@@ -4,7 +4,6 @@ recorded in the ledger, and shown on the dataset and claim pages."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Iterator
 
@@ -19,7 +18,7 @@ from registry.fragility import AnalysisOptions, Arena
 from registry.fragility.cost import MAX_BOOTSTRAP_ROUNDS, MAX_RANDOM_TRIALS, expected_seconds
 from registry.fragility.votes import POSITIONS
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
-from registry.services import dataset_ingest
+from tests.datasets import read_dataset
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, ModelReleaseFactory
 from tests.synthetic_votes import SYNTHETIC_LEADER, SYNTHETIC_READ_OPTIONS, synthetic_arena_csv
 
@@ -32,12 +31,12 @@ ARENA_CSV = synthetic_arena_csv()
 def arena_claim(alice: object) -> BenchmarkClaim:
     """Alice's registry holds a synthetic arena and the claim "model-00 ranks #1"."""
     benchmark = BenchmarkFactory(name="Synthetic arena", slug="synthetic-arena")
-    dataset = dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(ARENA_CSV),
+    dataset = read_dataset(
+        alice,
+        ARENA_CSV,
         fields={"benchmark": benchmark, "name": "Synthetic arena votes"},
         read_options=SYNTHETIC_READ_OPTIONS,
-    ).dataset
+    )
     leader = ModelReleaseFactory(name=SYNTHETIC_LEADER, version="")
     return BenchmarkClaimFactory(
         release=leader, benchmark=benchmark, dataset=dataset, kind="rank", claimed_rank=1
@@ -313,11 +312,11 @@ def test_the_dataset_page_lists_the_records_excluded_from_the_fit(
     rows = ["id,model_a,model_b,winner", "v1,alpha,beta,model_a", "v2,beta,gamma,model_a"]
     rows += ["v3,gamma,alpha,model_a", "v4,beta,beta,tie", "v5,beta,alpha,model_a"]
     rows += ["v6,alpha,gamma,tie", "v2,beta,gamma,model_a", "v7,delta,alpha,tie"]
-    dataset = dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(("\n".join(rows) + "\n").encode()),
+    dataset = read_dataset(
+        alice,
+        ("\n".join(rows) + "\n").encode(),
         fields={"benchmark": BenchmarkFactory(), "name": "Messy export"},
-    ).dataset
+    )
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(
             actor=alice, dataset=dataset, parameters={**FAST, "ties": "drop"}

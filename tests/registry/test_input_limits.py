@@ -14,6 +14,7 @@ from django.test import Client
 
 from registry.models import CloningIncident, Commitment
 from registry.services import incident_transition
+from tests.datasets import read_upload
 from tests.factories import (
     BenchmarkFactory,
     CloningIncidentFactory,
@@ -118,21 +119,17 @@ def upload_votes(user: User, content: bytes, benchmark: Any = None, **options: s
 def test_a_deeply_nested_vote_file_is_refused(
     alice: User, content: bytes, options: dict[str, str], phrase: str
 ) -> None:
-    benchmark = BenchmarkFactory()
-    before = row_counts()
-    response = upload_votes(alice, content, benchmark, **options)
-    assert response.status_code == 400
-    assert phrase in str(response.json()["file"]), response.json()
-    assert row_counts() == before
+    dataset = read_upload(upload_votes(alice, content, **options))
+    assert dataset["status"] == "failed"
+    assert phrase in dataset["error"], dataset["error"]
 
 
 def test_a_vote_csv_field_over_the_csv_modules_default_limit_is_read(alice: User) -> None:
     # Quoted, so the fast reader hands the file to the csv module (131,072 by default).
     long_name = "m" * 131_073
     content = f'model_a,model_b,winner\n"{long_name}",b,model_a\nb,c,tie\n'.encode()
-    response = upload_votes(alice, content, format="csv")
-    assert response.status_code == 201, response.json()
-    assert response.json()["n_models"] == 3
+    dataset = read_upload(upload_votes(alice, content, format="csv"))
+    assert (dataset["status"], dataset["n_models"]) == ("ready", 3), dataset["error"]
 
 
 def test_an_item_score_field_over_the_csv_modules_default_limit_is_read(alice: User) -> None:
@@ -160,10 +157,12 @@ def test_an_item_id_with_a_control_character_is_refused_naming_the_record(
 
 
 def test_a_vote_file_with_a_nul_in_a_model_name_is_refused_naming_the_record(alice: User) -> None:
-    response = upload_votes(alice, b"model_a,model_b,winner\na,b,tie\nb,c\x00d,model_a\n")
-    assert response.status_code == 400
-    assert "record 2" in str(response.json()["file"])
-    assert "U+0000" in str(response.json()["file"])
+    dataset = read_upload(
+        upload_votes(alice, b"model_a,model_b,winner\na,b,tie\nb,c\x00d,model_a\n")
+    )
+    assert dataset["status"] == "failed"
+    assert "record 2" in dataset["error"]
+    assert "U+0000" in dataset["error"]
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from registry.models import (
     VoteDataset,
 )
 from registry.services import organization_create
+from tests.datasets import read_upload
 from tests.factories import (
     BenchmarkClaimFactory,
     BenchmarkFactory,
@@ -151,7 +152,7 @@ def test_the_admin_creates_records_through_the_same_service(adam: User) -> None:
     assert [entry.action for entry in entries_about(claim)] == ["create"]
 
 
-def test_a_nul_in_a_model_name_is_refused_at_upload_naming_the_record(alice: User) -> None:
+def test_a_nul_in_a_model_name_fails_the_upload_naming_the_record(alice: User) -> None:
     benchmark = BenchmarkFactory()
     votes = b"model_a,model_b,winner\nAlpha,Beta,model_a\nGam\x00ma,Beta,model_b\n"
     response = client(alice).post(
@@ -162,10 +163,11 @@ def test_a_nul_in_a_model_name_is_refused_at_upload_naming_the_record(alice: Use
             "file": SimpleUploadedFile("votes.csv", votes, "text/csv"),
         },
     )
-    assert response.status_code == 400
-    assert "record 2" in response.json()["file"][0]
-    assert "U+0000" in response.json()["file"][0]
-    assert not VoteDataset.objects.exists()
+    dataset = read_upload(response)
+    assert dataset["status"] == "failed"
+    assert "record 2" in dataset["error"]
+    assert "U+0000" in dataset["error"]
+    assert VoteDataset.objects.get().n_votes is None
 
 
 def test_the_database_refuses_to_delete_evidence() -> None:

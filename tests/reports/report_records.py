@@ -27,12 +27,12 @@ from registry.models import (
 )
 from registry.services import (
     UploadedEvidenceFile,
-    dataset_ingest,
     evidence_submit,
     incident_create,
 )
 from reports.models import Report
 from reports.services import ReportSubject, report_request, report_run
+from tests.datasets import read_dataset
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, ModelReleaseFactory
 
 READ_OPTIONS = {
@@ -105,9 +105,9 @@ def vote_csv(n_votes: int = 600, seed: int = 7) -> bytes:
 
 def make_dataset(actor: User) -> VoteDataset:
     benchmark = BenchmarkFactory(name="Weather Arena", slug="weather-arena")
-    return dataset_ingest(
-        actor=actor,
-        content=io.BytesIO(vote_csv()),
+    return read_dataset(
+        actor,
+        vote_csv(),
         fields={
             "benchmark": benchmark,
             "name": "Weather Arena snapshot",
@@ -116,7 +116,7 @@ def make_dataset(actor: User) -> VoteDataset:
         },
         read_options=READ_OPTIONS,
         filename="weather-arena.csv",
-    ).dataset
+    )
 
 
 def make_claim(actor: User, dataset: VoteDataset) -> BenchmarkClaim:

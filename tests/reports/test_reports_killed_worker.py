@@ -42,6 +42,7 @@ from django.db import connection
 import registry.queue
 from registry.analyses import ANALYSIS_TASK, analysis_request, analysis_run
 from registry.models import FragilityAnalysis, LedgerEntry
+from registry.services.datasets import DATASET_READ_TASK
 from registry.transparency import ensure_dev_log_key
 from reports.models import Report
 from reports.pdf.devca import DevPki
@@ -310,8 +311,11 @@ def route_jobs(monkeypatch: pytest.MonkeyPatch, *tasks: QueuedTask) -> None:
 
 
 def _analysed_claim(alice: Any, monkeypatch: pytest.MonkeyPatch) -> FragilityAnalysis:
-    """A claim with a finished analysis, run here: the analysis task is not sent."""
-    route_jobs(monkeypatch, QueuedTask(ANALYSIS_TASK, None, ""))
+    """A claim with a finished analysis, run here: neither the dataset's read task nor
+    the analysis task is sent."""
+    route_jobs(
+        monkeypatch, QueuedTask(DATASET_READ_TASK, None, ""), QueuedTask(ANALYSIS_TASK, None, "")
+    )
     claim = make_claim(alice, make_dataset(alice))
     assert claim.dataset is not None
     analysis = analysis_request(actor=alice, dataset=claim.dataset, claim=claim, parameters=FAST)
