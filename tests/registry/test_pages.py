@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from registry import services
 from registry.analyses import analysis_request, analysis_run
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry, Organization
-from registry.services import dataset_ingest
+from tests.datasets import read_dataset
 from tests.factories import (
     BenchmarkClaimFactory,
     BenchmarkFactory,
@@ -71,13 +71,13 @@ def cases(ivan: User, anna: User) -> tuple[Case, Case]:
 def analysed_claim(alice: User) -> BenchmarkClaim:
     """Alice's synthetic arena, the claim "model-00 ranks #1" and its finished analysis."""
     benchmark = BenchmarkFactory(name="Synthetic arena", slug="synthetic-arena", kind="pairwise")
-    dataset = dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(ARENA_CSV),
+    dataset = read_dataset(
+        alice,
+        ARENA_CSV,
         fields={"benchmark": benchmark, "name": "Synthetic arena votes"},
         read_options=SYNTHETIC_READ_OPTIONS,
         filename="arena.csv",
-    ).dataset
+    )
     claim = BenchmarkClaimFactory(
         release=ModelReleaseFactory(name=SYNTHETIC_LEADER, version=""),
         benchmark=benchmark,
@@ -353,12 +353,12 @@ def test_a_queued_analysis_shows_live_status_then_the_result(
     alice: User, django_capture_on_commit_callbacks: Any
 ) -> None:
     benchmark = BenchmarkFactory(kind="pairwise")
-    dataset = dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(ARENA_CSV),
+    dataset = read_dataset(
+        alice,
+        ARENA_CSV,
         fields={"benchmark": benchmark, "name": "Queued votes"},
         read_options=SYNTHETIC_READ_OPTIONS,
-    ).dataset
+    )
     with django_capture_on_commit_callbacks(execute=False):
         analysis = analysis_request(actor=alice, dataset=dataset, parameters=FAST)
     page = text_of(browser().get(dataset.get_absolute_url()))
