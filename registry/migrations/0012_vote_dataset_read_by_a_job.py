@@ -17,7 +17,7 @@ def mark_read(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0010_job_leases_and_outbox"),
+        ("registry", "0011_computation_jobs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
