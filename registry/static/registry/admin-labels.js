@@ -28,5 +28,14 @@
     document.addEventListener("DOMContentLoaded", function () {
         window.django.jQuery(function () { nameComboboxes(document); });
     });
+    // The two-box filter widget (set up on load) puts an aria-label on a bare <span> icon,
+    // where ARIA forbids it (axe-core: aria-prohibited-attr): the icon is an image.
+    window.addEventListener("load", function () {
+        window.setTimeout(function () {
+            document.querySelectorAll("span.help-tooltip[aria-label]:not([role])").forEach(
+                function (icon) { icon.setAttribute("role", "img"); }
+            );
+        }, 0);
+    });
     document.addEventListener("formset:added", function (event) { nameComboboxes(event.target); });
 })();
