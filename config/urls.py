@@ -19,3 +19,8 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("", include("registry.urls")),
 ]
+
+# Under /api/, a URL no route matches (and an unhandled error) answers in the API's JSON
+# error format; elsewhere, the site's pages.
+handler404 = "registry.api.exceptions.page_not_found"
+handler500 = "registry.api.exceptions.server_error"

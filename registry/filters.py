@@ -3,6 +3,7 @@
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -19,6 +20,12 @@ from registry.models import (
     Organization,
     VoteDataset,
 )
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (NumberFilter takes any decimal, so 0.5 would pass for a seq)."""
+
+    field_class = forms.IntegerField
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -128,7 +135,7 @@ class EvidenceFilter(django_filters.FilterSet):
 
 
 class LedgerEntryFilter(django_filters.FilterSet):
-    seq_after = django_filters.NumberFilter(field_name="seq", lookup_expr="gt")
+    seq_after = IntegerFilter(field_name="seq", lookup_expr="gt")
 
     class Meta:
         model = LedgerEntry
