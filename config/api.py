@@ -2,9 +2,10 @@
 no app imports another's API (reports builds on the registry; the registry knows nothing
 of reports)."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from registry.api import incidents, jobs, tlog, views
+from registry.api import auth, incidents, jobs, tlog, views
 from reports.api import ReportViewSet
 
 router = DefaultRouter()
@@ -25,4 +26,8 @@ router.register("commitments", incidents.CommitmentViewSet, basename="commitment
 
 # The log's few routes first: proof requests are the API's most frequent, and Django tries
 # patterns in order (each miss among the router's hundred costs a little).
-urlpatterns = tlog.urlpatterns + router.urls
+urlpatterns = [
+    *tlog.urlpatterns,
+    path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
+    *router.urls,
+]

@@ -238,11 +238,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.OrderedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        # django-filter's and DRF's own, except that they answer 400 for what they
+        # cannot use (registry/api/query.py).
+        "registry.api.query.StrictFilterBackend",
+        "registry.api.query.StrictSearchFilter",
+        "registry.api.query.StrictOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Error responses, open reads, tags and summaries for every operation.
+    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.RegistryAutoSchema",
     "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",
     # Request rates (registry/api/throttling.py); 429 with Retry-After beyond them.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -276,6 +279,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per resource (registry/api/schema.py), in this order.
+    "TAGS": [
+        {"name": "auth", "description": "API tokens for scripts: `Authorization: Token <key>`."},
+        {"name": "organizations", "description": "Developers, arena operators, standards bodies."},
+        {"name": "releases", "description": "Model releases with declared lineage."},
+        {"name": "artifacts", "description": "Artefact digests of a release."},
+        {"name": "benchmarks", "description": "Arenas and static benchmarks."},
+        {"name": "datasets", "description": "Uploaded vote files (never changed)."},
+        {"name": "claims", "description": "Benchmark claims and their item-score analyses."},
+        {"name": "analyses", "description": "Fragility analyses (queued jobs)."},
+        {"name": "incidents", "description": "Suspected cloning incidents and their workflow."},
+        {"name": "evidence", "description": "Append-only evidence items and their files."},
+        {"name": "decisions", "description": "Four-eyes decision proposals."},
+        {"name": "commitments", "description": "Pre-registered digests, checked by anyone."},
+        {"name": "reports", "description": "Signed PDF reports: request, poll, download, verify."},
+        {"name": "ledger", "description": "The hash-chained ledger of every change."},
+        {"name": "log", "description": "The transparency log: checkpoints and proofs."},
+    ],
     # Several models have a "kind" or "status"; name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "OrganizationKindEnum": "registry.models.Organization.Kind",

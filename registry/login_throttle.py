@@ -33,22 +33,24 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def _keys(request: HttpRequest) -> list[tuple[str, int]]:
+def _keys(request: HttpRequest, username: str) -> list[tuple[str, int]]:
     limit = settings.ADMIN_LOGIN_FAILURES
-    username = request.POST.get("username", "").strip().casefold()
-    hashed = hashlib.sha256(username.encode()).hexdigest()
+    hashed = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
     return [
         (f"admin-login:user:{hashed}", limit),
         (f"admin-login:address:{client_address(request)}", limit * ADDRESS_FACTOR),
     ]
 
 
-def _locked(request: HttpRequest) -> bool:
-    return any(int(cache.get(key, 0)) >= limit for key, limit in _keys(request))
+def sign_in_locked(request: HttpRequest, username: str) -> bool:
+    """Whether sign-in as ``username`` from this client is refused for now. The admin
+    and the API token endpoint share the counters: one budget of guesses, not two."""
+    return any(int(cache.get(key, 0)) >= limit for key, limit in _keys(request, username))
 
 
-def _record_failure(request: HttpRequest) -> None:
-    for key, _ in _keys(request):
+def sign_in_failed(request: HttpRequest, username: str) -> None:
+    """Count a failed sign-in as ``username`` from this client."""
+    for key, _ in _keys(request, username):
         cache.add(key, 0, settings.ADMIN_LOGIN_WINDOW_SECONDS)
         try:
             cache.incr(key)
@@ -62,7 +64,8 @@ def _record_failure(request: HttpRequest) -> None:
 def admin_login(
     request: HttpRequest, extra_context: dict[str, object] | None = None
 ) -> HttpResponse:
-    if request.method == "POST" and _locked(request):
+    username = request.POST.get("username", "") if request.method == "POST" else ""
+    if request.method == "POST" and sign_in_locked(request, username):
         window = settings.ADMIN_LOGIN_WINDOW_SECONDS
         response = HttpResponse(
             f"Too many failed sign-ins; try again in {window // 60} minutes.",
@@ -74,5 +77,5 @@ def admin_login(
     response = admin.site.login(request, extra_context)
     # The admin redirects after a successful sign-in and shows the form again otherwise.
     if request.method == "POST" and response.status_code == 200:
-        _record_failure(request)
+        sign_in_failed(request, username)
     return response

@@ -10,18 +10,22 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.plumbing import resolve_type_hint
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from registry.api.fields import RegistryModelSerializer, StrictCharField
 from registry.api.serializers import HtmlUrlField
 from registry.filters import SearchFilterSet, VisibleIncidentFilter
 from registry.roles import ADMIN, ANALYST, APPROVER, INVESTIGATOR, STANDARDS_BODY, AnyUser
 from registry.selectors import claim_list, incident_list
 from reports.models import Report, ReportVersion
+from reports.pdf.document import Manifest
 from reports.selectors import report_list
 from reports.services import ReportSubject, report_countersign, report_request, report_verify
 
@@ -29,9 +33,9 @@ from reports.services import ReportSubject, report_countersign, report_request, 
 VERIFY_MAX_BYTES = 50 * 1024 * 1024
 
 
-class ReportVersionSerializer(serializers.ModelSerializer[ReportVersion]):
+class ReportVersionSerializer(RegistryModelSerializer[ReportVersion]):
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -41,14 +45,14 @@ class ReportVersionSerializer(serializers.ModelSerializer[ReportVersion]):
         read_only_fields = fields
 
 
-class ReportSerializer(serializers.ModelSerializer[Report]):
+class ReportSerializer(RegistryModelSerializer[Report]):
     url = serializers.HyperlinkedIdentityField(view_name="report-detail")
     html_url = HtmlUrlField()
     download_url = serializers.HyperlinkedIdentityField(view_name="report-download")
     manifest_url = serializers.HyperlinkedIdentityField(view_name="report-manifest")
-    report_id = serializers.CharField(read_only=True)
+    report_id = StrictCharField(read_only=True)
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     versions = ReportVersionSerializer(many=True, read_only=True)
 
@@ -99,8 +103,10 @@ class PeriodSerializer(serializers.Serializer[Any]):
 class ReportRequestSerializer(serializers.Serializer[Report]):
     kind = serializers.ChoiceField(choices=Report.Kind.choices)
     subject = serializers.JSONField(
-        help_text='A claim id, an incident id, or {"period_start": "2026-01-01", '
-        '"period_end": "2026-01-31"} for a digest.'
+        help_text='The claim\'s id (kind "claim"), the incident\'s id (kind "incident"), or '
+        '{"period_start": "2026-10-01", "period_end": "2026-10-31"} (kind "digest"). '
+        'The report\'s manifest names them "claim:12", "incident:3" and '
+        '"period:2026-10-01/2026-10-31".'
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -147,11 +153,11 @@ class VerificationSerializer(serializers.Serializer[Any]):
     exit_status = serializers.IntegerField()
     checks = serializers.ListField(child=serializers.DictField())
     manifest = serializers.DictField(allow_null=True)
-    signer = serializers.CharField(allow_null=True)
-    signer_name = serializers.CharField(allow_null=True)
-    timestamp = serializers.CharField(allow_null=True)
-    signed_at = serializers.CharField(allow_null=True, help_text="the signer's own clock")
-    refusal = serializers.CharField(
+    signer = StrictCharField(allow_null=True)
+    signer_name = StrictCharField(allow_null=True)
+    timestamp = StrictCharField(allow_null=True)
+    signed_at = StrictCharField(allow_null=True, help_text="the signer's own clock")
+    refusal = StrictCharField(
         allow_null=True, help_text="why the file was not examined (not a PDF, unsigned)"
     )
     development_pki = serializers.BooleanField(
@@ -168,6 +174,9 @@ class ReportFilter(SearchFilterSet):
     class Meta:
         model = Report
         fields = ["kind", "status", "claim", "incident"]
+
+
+NOT_READY = OpenApiResponse(description="The report is not done yet; `status` says where it is.")
 
 
 class ReportViewSet(
@@ -189,7 +198,22 @@ class ReportViewSet(
     def get_queryset(self) -> QuerySet[Report]:
         return report_list(user=self.request.user)
 
-    @extend_schema(request=ReportRequestSerializer, responses={202: ReportSerializer})
+    @extend_schema(
+        summary="Request a report (built by a worker: poll its URL)",
+        request=ReportRequestSerializer,
+        responses={202: ReportSerializer},
+        examples=[
+            OpenApiExample("A claim's report", {"kind": "claim", "subject": 12}),
+            OpenApiExample("An incident's report", {"kind": "incident", "subject": 3}),
+            OpenApiExample(
+                "A digest of a month",
+                {
+                    "kind": "digest",
+                    "subject": {"period_start": "2026-10-01", "period_end": "2026-10-31"},
+                },
+            ),
+        ],
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = ReportRequestSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
@@ -200,7 +224,12 @@ class ReportViewSet(
             data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])}
         )
 
-    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, "The signed PDF."),
+            409: NOT_READY,
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> Response | FileResponse:
         """The signed PDF, once the report is done (409 before)."""
@@ -214,6 +243,12 @@ class ReportViewSet(
             content_type="application/pdf",
         )
 
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(resolve_type_hint(Manifest), "The PDF's manifest.json."),
+            409: NOT_READY,
+        }
+    )
     @action(detail=True, methods=["get"])
     def manifest(self, request: Request, pk: str | None = None) -> Response:
         """The manifest embedded in the PDF (what the report relies on)."""

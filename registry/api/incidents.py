@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from registry import computations, filters, selectors, services
 from registry.api import serializers as s
 from registry.api import views
+from registry.api.fields import RegistryModelSerializer, StrictCharField
 from registry.api.jobs import JOB_LOCATION, JOB_RESPONSES, job_accepted, job_input
 from registry.api.serializers import validate_upload_size
 from registry.models import (
@@ -53,13 +54,15 @@ MULTIPART = [parsers.MultiPartParser, parsers.FormParser]
 
 class IncidentTransitionSerializer(serializers.Serializer[CloningIncident]):
     # Free text, not a choice: the service explains why a decision status is refused here.
-    to_status = serializers.CharField(help_text="triage, investigating or closed.")
-    reason = serializers.CharField()
+    to_status = StrictCharField(help_text="triage, investigating or closed.")
+    reason = StrictCharField()
 
 
-class DecisionSerializer(serializers.ModelSerializer[IncidentDecision]):
+class DecisionSerializer(RegistryModelSerializer[IncidentDecision]):
     proposed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
-    decided_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    decided_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        allow_null=True, help_text="null until the proposal is decided."
+    )
 
     class Meta:
         model = IncidentDecision
@@ -82,15 +85,15 @@ class DecisionProposeSerializer(serializers.Serializer[IncidentDecision]):
     proposed_status = serializers.ChoiceField(
         choices=[(status.value, status.label) for status in DECISION_STATUSES]
     )
-    reason = serializers.CharField()
+    reason = StrictCharField()
 
 
 class DecisionNoteSerializer(serializers.Serializer[IncidentDecision]):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
 
 
-class ReplySerializer(serializers.ModelSerializer[RightOfReply]):
-    organization_name = serializers.CharField(source="organization.name", read_only=True)
+class ReplySerializer(RegistryModelSerializer[RightOfReply]):
+    organization_name = StrictCharField(source="organization.name", read_only=True)
     filed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
@@ -101,7 +104,7 @@ class ReplySerializer(serializers.ModelSerializer[RightOfReply]):
 
 
 class ReplyFileSerializer(serializers.Serializer[RightOfReply]):
-    statement = serializers.CharField()
+    statement = StrictCharField()
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.all(),
         required=False,
@@ -110,8 +113,10 @@ class ReplyFileSerializer(serializers.Serializer[RightOfReply]):
     )
 
 
-class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
-    registered_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+class CommitmentSerializer(RegistryModelSerializer[Commitment]):
+    registered_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        allow_null=True
+    )
 
     class Meta:
         model = Commitment
@@ -126,8 +131,8 @@ class CommitmentCheckSerializer(serializers.Serializer[Commitment]):
 
 class CommitmentCheckResultSerializer(serializers.Serializer[Commitment]):
     matches = serializers.BooleanField()
-    computed_sha256 = serializers.CharField()
-    committed_sha256 = serializers.CharField()
+    computed_sha256 = StrictCharField()
+    committed_sha256 = StrictCharField()
 
 
 def _labels(values: list[str]) -> list[str]:
@@ -140,9 +145,9 @@ class ProvenanceUploadSerializer(serializers.Serializer[Any]):
         validators=[validate_upload_size],
         help_text='JSON lines: {"prompt_id", "model", "response"}.',
     )
-    suspect = serializers.CharField()
-    candidates = serializers.ListField(child=serializers.CharField())
-    baselines = serializers.ListField(child=serializers.CharField())
+    suspect = StrictCharField()
+    candidates = serializers.ListField(child=StrictCharField())
+    baselines = serializers.ListField(child=StrictCharField())
     prefix_tokens = serializers.IntegerField(default=32, min_value=1, max_value=4096)
     alpha = serializers.FloatField(default=0.05, min_value=0.0, max_value=1.0)
     method = serializers.ChoiceField(choices=["permutation", "sign"], default="permutation")
@@ -214,7 +219,7 @@ class FingerprintUploadSerializer(serializers.Serializer[Any]):
 class ComputedEvidenceSerializer(serializers.Serializer[Any]):
     evidence = s.EvidenceSerializer(many=True)
     summary = serializers.DictField()
-    note = serializers.CharField()
+    note = StrictCharField()
 
 
 def _upload(file: UploadedFile, *, restricted: bool = False) -> Upload:
@@ -275,17 +280,31 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         )
         return Response(s.CloningIncidentSerializer(moved, context={"request": request}).data)
 
-    @extend_schema(methods=["GET"], responses=DecisionSerializer(many=True))
     @extend_schema(
-        methods=["POST"], request=DecisionProposeSerializer, responses={201: DecisionSerializer}
+        methods=["GET"],
+        summary="List the incident's decision proposals",
+        responses=DecisionSerializer(many=True),
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=DecisionSerializer)
+    @extend_schema(
+        methods=["POST"],
+        summary="Propose a decision for another's approval",
+        request=DecisionProposeSerializer,
+        responses={201: DecisionSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=DecisionSerializer,
+        # Pages as every list does; the incident filters describe incidents, not these rows.
+        filter_backends=[],
+    )
     def decisions(self, request: Request, pk: str | None = None) -> Response:
-        """The incident's decision proposals; POST proposes one for another's approval."""
+        """The incident's decision proposals, oldest first (a page, as every list); POST
+        proposes one for another's approval."""
         incident = self.get_object()
         if request.method == "GET":
             rows = selectors.decision_list(user=request.user).filter(incident=incident)
-            return Response(DecisionSerializer(rows, many=True).data)
+            return self._page(rows, DecisionSerializer)
         body = DecisionProposeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decision = services.decision_propose(
@@ -293,26 +312,51 @@ class IncidentViewSet(views.CloningIncidentViewSet):
         )
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], responses=ReplySerializer(many=True))
-    @extend_schema(methods=["POST"], request=ReplyFileSerializer, responses={201: ReplySerializer})
-    @action(detail=True, methods=["get", "post"], serializer_class=ReplySerializer)
+    @extend_schema(
+        methods=["GET"],
+        summary="List the accused organization's replies",
+        responses=ReplySerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="File a right of reply",
+        request=ReplyFileSerializer,
+        responses={201: ReplySerializer},
+    )
+    @action(
+        detail=True, methods=["get", "post"], serializer_class=ReplySerializer, filter_backends=[]
+    )
     def replies(self, request: Request, pk: str | None = None) -> Response:
-        """The accused organization's right of reply; its members (or an admin) file it."""
+        """The accused organization's right of reply, oldest first (a page); its members
+        (or an admin) file it."""
         incident = self.get_object()
         if request.method == "GET":
             rows = selectors.reply_list(user=request.user).filter(incident=incident)
-            return Response(ReplySerializer(rows, many=True).data)
+            return self._page(rows, ReplySerializer)
         body = ReplyFileSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         reply = services.reply_file(incident=incident, actor=request.user, **body.validated_data)
         return Response(ReplySerializer(reply).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.LedgerEntrySerializer(many=True))
-    @action(detail=True, methods=["get"], serializer_class=s.LedgerEntrySerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=s.LedgerEntrySerializer,
+        filter_backends=[],
+    )
     def timeline(self, request: Request, pk: str | None = None) -> Response:
-        """Every ledger entry about the incident, its evidence, decisions and replies."""
+        """Every ledger entry about the incident, its evidence, decisions and replies, in
+        ledger order (a page)."""
         entries = selectors.incident_timeline(user=request.user, incident=self.get_object())
-        return Response(s.LedgerEntrySerializer(entries, many=True).data)
+        return self._page(entries, s.LedgerEntrySerializer)
+
+    def _page(
+        self, rows: QuerySet[Any], serializer: type[serializers.BaseSerializer[Any]]
+    ) -> Response:
+        """One page of ``rows``, in the shape of every list: count, next, previous, results."""
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(serializer(page, many=True).data)
 
     @extend_schema(
         request=ProvenanceUploadSerializer, responses=JOB_RESPONSES, parameters=[JOB_LOCATION]
@@ -506,7 +550,9 @@ class EvidenceViewSet(views.EvidenceViewSet):
     @extend_schema(
         parameters=[OpenApiParameter("file_id", int, OpenApiParameter.PATH)],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, "The file's bytes, as uploaded; its media type is in the list."
+            ),
             403: OpenApiResponse(description="The file is restricted."),
         },
     )
@@ -529,5 +575,7 @@ class EvidenceViewSet(views.EvidenceViewSet):
             evidence_file.file.content.open("rb"),
             as_attachment=True,
             filename=evidence_file.original_filename or evidence_file.sha256,
-            content_type=evidence_file.file.media_type,
+            # Never the uploader's type: text/html or image/svg+xml from an upload would
+            # run in this site's origin. The declared type is in the evidence's file list.
+            content_type="application/octet-stream",
         )

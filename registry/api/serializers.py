@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from registry import names
 from registry.analyses import analysis_expected_seconds, analysis_parameters
+from registry.api.fields import RegistryModelSerializer, StrictCharField
 from registry.fragility import cost
 from registry.item_claims import (
     DEFAULT_BOOTSTRAP_ROUNDS,
@@ -75,7 +76,7 @@ def refuse_status_input(serializer: serializers.Serializer[Any], *, how: str) ->
 
 
 class ClaimWithdrawSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(help_text="Why the claim is withdrawn (recorded).")
+    reason = StrictCharField(help_text="Why the claim is withdrawn (recorded).")
 
 
 def validate_dataset_upload_size(upload: File[Any]) -> None:
@@ -87,7 +88,7 @@ def validate_dataset_upload_size(upload: File[Any]) -> None:
         )
 
 
-class OrganizationSerializer(serializers.ModelSerializer[Organization]):
+class OrganizationSerializer(RegistryModelSerializer[Organization]):
     html_url = HtmlUrlField()
 
     class Meta:
@@ -117,21 +118,21 @@ class OrganizationSerializer(serializers.ModelSerializer[Organization]):
         return names.organization_name(value, existing=others.values_list("name", flat=True))
 
 
-class ModelArtifactSerializer(serializers.ModelSerializer[ModelArtifact]):
+class ModelArtifactSerializer(RegistryModelSerializer[ModelArtifact]):
     class Meta:
         model = ModelArtifact
         fields = ["id", "release", "kind", "uri", "sha256", "size_bytes", "created_at"]
         read_only_fields = ["created_at"]
 
 
-class LineageSerializer(serializers.ModelSerializer[ModelLineage]):
+class LineageSerializer(RegistryModelSerializer[ModelLineage]):
     class Meta:
         model = ModelLineage
         fields = ["base", "relation"]
 
 
-class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
-    organization_name = serializers.CharField(source="organization.name", read_only=True)
+class ModelReleaseSerializer(RegistryModelSerializer[ModelRelease]):
+    organization_name = StrictCharField(source="organization.name", read_only=True)
     lineage = LineageSerializer(many=True, required=False)
     artifacts = ModelArtifactSerializer(many=True, read_only=True)
 
@@ -163,7 +164,7 @@ class ModelReleaseSerializer(serializers.ModelSerializer[ModelRelease]):
         return names.normalise_name(value)
 
 
-class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
+class BenchmarkSerializer(RegistryModelSerializer[Benchmark]):
     html_url = HtmlUrlField()
 
     class Meta:
@@ -183,11 +184,15 @@ class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class VoteDatasetSerializer(serializers.ModelSerializer[VoteDataset]):
+class VoteDatasetSerializer(RegistryModelSerializer[VoteDataset]):
     url = serializers.HyperlinkedIdentityField(view_name="votedataset-detail")
-    sha256 = serializers.CharField(source="file.sha256", read_only=True)
+    # "" when the uploader gave no address, as every other URL field here.
+    source_url = serializers.URLField(read_only=True, allow_blank=True)
+    sha256 = StrictCharField(source="file.sha256", read_only=True)
     size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
-    uploaded_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
+    uploaded_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField(
+        allow_null=True
+    )
 
     html_url = HtmlUrlField()
 
@@ -222,25 +227,25 @@ class VoteDatasetUploadSerializer(serializers.Serializer[VoteDataset]):
     """Upload form for a vote file; the read options map other layouts onto ours."""
 
     benchmark = serializers.PrimaryKeyRelatedField(queryset=Benchmark.objects.all())
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     snapshot_date = serializers.DateField(required=False, allow_null=True)
     source_url = serializers.URLField(required=False, allow_blank=True)
-    attribution = serializers.CharField(required=False, allow_blank=True)
+    attribution = StrictCharField(required=False, allow_blank=True)
     file = serializers.FileField(validators=[validate_dataset_upload_size])
     format = serializers.ChoiceField(choices=["auto", *VoteDataset.Format.values], default="auto")
-    columns = serializers.CharField(
+    columns = StrictCharField(
         required=False,
         allow_blank=True,
         help_text="Column mapping, e.g. model_a=left,model_b=right,winner=winner",
     )
-    winner_values = serializers.CharField(
+    winner_values = StrictCharField(
         required=False,
         allow_blank=True,
         help_text="Winner value mapping, e.g. model_a=left,model_b=right,tie=tie",
     )
 
 
-class BenchmarkClaimSerializer(serializers.ModelSerializer[BenchmarkClaim]):
+class BenchmarkClaimSerializer(RegistryModelSerializer[BenchmarkClaim]):
     html_url = HtmlUrlField()
 
     class Meta:
@@ -268,7 +273,9 @@ class BenchmarkClaimSerializer(serializers.ModelSerializer[BenchmarkClaim]):
         ]
         read_only_fields = ["status", "created_by", "created_at", "updated_at"]
 
-    created_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
+    created_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField(
+        allow_null=True
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         refuse_status_input(self, how="POST .../withdraw/ with a reason, or request an analysis")
@@ -308,11 +315,11 @@ def _current_values(instance: Any, attrs: dict[str, Any]) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in names if name not in attrs}
 
 
-class CloningIncidentSerializer(serializers.ModelSerializer[CloningIncident]):
+class CloningIncidentSerializer(RegistryModelSerializer[CloningIncident]):
     investigators = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.all(), required=False
     )
-    suspect_label = serializers.CharField(read_only=True)
+    suspect_label = StrictCharField(read_only=True)
 
     html_url = HtmlUrlField()
 
@@ -369,10 +376,10 @@ class CloningIncidentSerializer(serializers.ModelSerializer[CloningIncident]):
         return attrs
 
 
-class EvidenceFileSerializer(serializers.ModelSerializer[EvidenceFile]):
-    sha256 = serializers.CharField(source="file.sha256", read_only=True)
+class EvidenceFileSerializer(RegistryModelSerializer[EvidenceFile]):
+    sha256 = StrictCharField(source="file.sha256", read_only=True)
     size_bytes = serializers.IntegerField(source="file.size_bytes", read_only=True)
-    media_type = serializers.CharField(source="file.media_type", read_only=True)
+    media_type = StrictCharField(source="file.media_type", read_only=True)
 
     class Meta:
         model = EvidenceFile
@@ -400,11 +407,13 @@ EVIDENCE_FIELDS = [
 ]
 
 
-class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
+class EvidenceSerializer(RegistryModelSerializer[Evidence]):
     files = EvidenceFileSerializer(many=True, read_only=True)
-    submitted_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
+    submitted_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField(
+        allow_null=True
+    )
     superseded_by: serializers.PrimaryKeyRelatedField[Evidence] = (
-        serializers.PrimaryKeyRelatedField(read_only=True)
+        serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     )
 
     class Meta:
@@ -421,7 +430,7 @@ class EvidenceSerializer(serializers.ModelSerializer[Evidence]):
         read_only_fields = fields
 
 
-class EvidenceSubmitSerializer(serializers.ModelSerializer[Evidence]):
+class EvidenceSubmitSerializer(RegistryModelSerializer[Evidence]):
     """Submission of one evidence item, optionally with files (multipart)."""
 
     files = serializers.ListField(
@@ -479,7 +488,7 @@ def _typed_details(kind: str, details: Any) -> dict[str, Any]:
         raise serializers.ValidationError({"details": error.errors}) from error
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
+class LedgerEntrySerializer(RegistryModelSerializer[LedgerEntry]):
     class Meta:
         model = LedgerEntry
         fields = [
@@ -499,10 +508,10 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
 
 class LedgerHeadSerializer(serializers.Serializer[LedgerEntry]):
     seq = serializers.IntegerField()
-    hash = serializers.CharField()
+    hash = StrictCharField()
 
 
-class FragilityAnalysisSerializer(serializers.ModelSerializer[FragilityAnalysis]):
+class FragilityAnalysisSerializer(RegistryModelSerializer[FragilityAnalysis]):
     html_url = HtmlUrlField()
     url = serializers.HyperlinkedIdentityField(view_name="fragilityanalysis-detail")
     expected_seconds = serializers.SerializerMethodField(
@@ -583,18 +592,20 @@ class ItemClaimResultsSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="Fewest items whose removal reverses the sign; null when none can.",
     )
     removed_items = serializers.ListField(
-        child=serializers.CharField(), help_text="The item_ids of those items."
+        child=StrictCharField(), help_text="The item_ids of those items."
     )
     n_items = serializers.IntegerField()
     bootstrap_rounds = serializers.IntegerField()
     seed = serializers.IntegerField()
-    engine_version = serializers.CharField()
+    engine_version = StrictCharField()
 
 
-class ItemScoreAnalysisSerializer(serializers.ModelSerializer[ItemScoreAnalysis]):
-    sha256 = serializers.CharField(source="file.sha256", read_only=True)
+class ItemScoreAnalysisSerializer(RegistryModelSerializer[ItemScoreAnalysis]):
+    sha256 = StrictCharField(source="file.sha256", read_only=True)
     results = ItemClaimResultsSerializer(read_only=True)
-    created_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField()
+    created_by: serializers.StringRelatedField[AuthUser] = serializers.StringRelatedField(
+        allow_null=True
+    )
 
     class Meta:
         model = ItemScoreAnalysis

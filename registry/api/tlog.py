@@ -16,7 +16,12 @@ from typing import Any
 from django.http import Http404
 from django.urls import path
 from django.utils.http import parse_etags
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ValidationError
@@ -142,7 +147,12 @@ class LogInfoView(PublicLogRead):
 class LatestCheckpointView(PublicLogRead):
     """The newest signed checkpoint (404 until the first one is issued)."""
 
-    @extend_schema(responses=CheckpointSerializer)
+    @extend_schema(
+        responses={
+            200: CheckpointSerializer,
+            404: OpenApiResponse(description="No checkpoint has been issued yet."),
+        }
+    )
     def get(self, request: Request) -> Response:
         checkpoint = selectors.checkpoint_list().first()
         if checkpoint is None:
@@ -214,7 +224,7 @@ class InclusionProofView(PublicLogRead):
             OpenApiParameter("leaf_hash", str, required=False),
             OpenApiParameter("tree_size", int, required=False),
         ],
-        responses=_PROOF,
+        responses={200: _PROOF, 404: OpenApiResponse(description="No leaf has this hash.")},
     )
     def get(self, request: Request) -> Response:
         size = _tree_size(request)

@@ -89,6 +89,9 @@ class ModelReleaseViewSet(RecordViewSet):
     search_fields = ["name", "version", "organization__name"]
     ordering_fields = ["name", "release_date", "created_at"]
     ordering = ["organization__name", "name", "version"]
+    # JSON only: lineage is a list of objects, which a form cannot carry (DRF would read
+    # a form's lineage as empty and change nothing without saying so).
+    parser_classes = [parsers.JSONParser]
 
     def create_record(self, fields: dict[str, Any]) -> models.Model:
         lineage = fields.pop("lineage", ())
@@ -256,9 +259,14 @@ class BenchmarkClaimViewSet(RecordViewSet):
         """Queue a fragility analysis answering this claim; 202 with the analysis URL."""
         return _request_analysis(request, claim=self.get_object())
 
-    @extend_schema(methods=["GET"], responses=s.ItemScoreAnalysisSerializer(many=True))
+    @extend_schema(
+        methods=["GET"],
+        summary="List the claim's item-score analyses",
+        responses=s.ItemScoreAnalysisSerializer(many=True),
+    )
     @extend_schema(
         methods=["POST"],
+        summary="Test a beats claim from per-item scores",
         request=s.ItemScoreUploadSerializer,
         responses=JOB_RESPONSES,
         parameters=[JOB_LOCATION],

@@ -172,7 +172,7 @@ def test_an_investigator_takes_an_incident_to_an_approved_decision_through_the_a
     assert evidence_ids
     assert evidence_ids <= ledgered
     timeline = as_ivan.get(f"{API}/incidents/{incident_id}/timeline/")
-    assert {row["object_type"] for row in timeline.data} == {
+    assert {row["object_type"] for row in timeline.data["results"]} == {
         INCIDENT_TYPE,
         "registry.computationjob",  # requested, then complete, with the evidence it made
         "registry.evidence",
