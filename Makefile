@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-tools run test lint check clean
+.PHONY: install system-tools run test lint check clean contract
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required, found " + sys.version' \
@@ -51,6 +51,13 @@ run: install
 # CELERY_BROKER_URL say otherwise).
 test: install system-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The API contract (README: "The API contract"): a live registry (gunicorn, DEBUG off, on
+# this machine's PostgreSQL and Redis; LIVE_* variables as in .ci/live-server) and
+# Schemathesis against its OpenAPI document as admin, viewer and anonymous.
+contract: install
+	@live=$$(pwd)/var/contract-live; .ci/live-server start "$$live" \
+		&& { .ci/contract "$$live/env"; status=$$?; .ci/live-server stop "$$live"; exit $$status; }
 
 lint: install
 	$(BIN)/ruff check .
