@@ -289,6 +289,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "datasets", "description": "Uploaded vote files (never changed)."},
         {"name": "claims", "description": "Benchmark claims and their item-score analyses."},
         {"name": "analyses", "description": "Fragility analyses (queued jobs)."},
+        {"name": "jobs", "description": "Queued computations: status, progress, result."},
         {"name": "incidents", "description": "Suspected cloning incidents and their workflow."},
         {"name": "evidence", "description": "Append-only evidence items and their files."},
         {"name": "decisions", "description": "Four-eyes decision proposals."},
