@@ -22,7 +22,6 @@ line) for ``benchmarks/recovery_bench.py``.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import signal
@@ -44,9 +43,9 @@ from rest_framework.authtoken.models import Token
 
 from registry.ledger import ledger_verify
 from registry.models import FragilityAnalysis, LedgerEntry, VoteDataset
-from registry.services import dataset_ingest
 from registry.transparency import ensure_dev_log_key
 from reports.models import Report, ReportVersion
+from tests.datasets import read_dataset
 from tests.factories import BenchmarkFactory
 from tests.live_http import BIN, ROOT, free_port, running, server_env
 from tests.markers import requires_postgres
@@ -243,12 +242,12 @@ class Batch:
 def batch(cluster: Cluster, alice: Any, settings: Any) -> Batch:
     """Alice's registry holds a small synthetic arena; she holds an API token."""
     settings.MEDIA_ROOT = Path(cluster.env["MEDIA_ROOT"])  # the worker reads what she stored
-    dataset = dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(synthetic_arena_csv()),
-        fields={"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
-        read_options=SYNTHETIC_READ_OPTIONS,
-    ).dataset
+    dataset = read_dataset(
+        alice,
+        synthetic_arena_csv(),
+        {"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
+        SYNTHETIC_READ_OPTIONS,
+    )
     today = timezone.now().date().isoformat()
     token = Token.objects.create(user=alice).key
     return Batch(

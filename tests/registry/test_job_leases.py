@@ -9,7 +9,6 @@ under faults (real worker, Redis, gunicorn) is ``test_job_faults.py``'s.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import socket
 import subprocess
 import threading
@@ -26,7 +25,7 @@ from config.celery import app as celery_app
 from registry.analyses import ANALYSIS_JOBS, analysis_request, analysis_run
 from registry.jobs import jobs_dispatch, jobs_sweep
 from registry.models import FragilityAnalysis, LedgerEntry, VoteDataset
-from registry.services import dataset_ingest
+from tests.datasets import read_dataset
 from tests.factories import BenchmarkFactory
 from tests.live_http import free_port
 from tests.synthetic_votes import SYNTHETIC_READ_OPTIONS, synthetic_arena_csv
@@ -37,12 +36,12 @@ LONG_AGO = dt.timedelta(hours=1)
 
 @pytest.fixture
 def dataset(alice: Any) -> VoteDataset:
-    return dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(synthetic_arena_csv(n_votes=600)),
-        fields={"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
-        read_options=SYNTHETIC_READ_OPTIONS,
-    ).dataset
+    return read_dataset(
+        alice,
+        synthetic_arena_csv(n_votes=600),
+        {"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
+        SYNTHETIC_READ_OPTIONS,
+    )
 
 
 @pytest.fixture

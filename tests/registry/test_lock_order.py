@@ -4,7 +4,6 @@ writers anyway)."""
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Callable
 
@@ -16,7 +15,8 @@ import registry.queue
 from registry.analyses import analysis_request, analysis_run
 from registry.ledger import ledger_verify
 from registry.models import BenchmarkClaim, FragilityAnalysis, LedgerEntry
-from registry.services import claim_update, dataset_ingest
+from registry.services import claim_update
+from tests.datasets import read_dataset
 from tests.factories import BenchmarkClaimFactory, BenchmarkFactory, VoteDatasetFactory
 from tests.markers import requires_postgres
 from tests.synthetic_votes import SYNTHETIC_READ_OPTIONS, synthetic_arena_csv
@@ -95,12 +95,12 @@ def test_analyses_finishing_while_their_claims_are_edited_never_deadlock(
     """Each of 8 claims has an analysis that finishes (ledger, analysis row, then the claim
     it moves to *analysed*) while three PATCHes edit the claim (ledger, then claim)."""
     monkeypatch.setattr(registry.queue, "job_publish", lambda *args: None)
-    dataset = dataset_ingest(
-        actor=alice,
-        content=io.BytesIO(synthetic_arena_csv(n_votes=600)),
-        fields={"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
-        read_options=SYNTHETIC_READ_OPTIONS,
-    ).dataset
+    dataset = read_dataset(
+        alice,
+        synthetic_arena_csv(n_votes=600),
+        {"benchmark": BenchmarkFactory(), "name": "Synthetic arena votes"},
+        SYNTHETIC_READ_OPTIONS,
+    )
     claims = [BenchmarkClaimFactory(benchmark=dataset.benchmark, dataset=dataset) for _ in range(8)]
     jobs: list[Callable[[], object]] = []
     for claim in claims:
