@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,12 +145,17 @@ def ensure_dev_log_key(directory: Path) -> Path:
         return path
     directory.mkdir(parents=True, exist_ok=True)
     signer = note.Signer.generate(DEV_ORIGIN)
-    try:  # O_EXCL: two processes starting at once must not each write a different key
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a temporary name, then linked into place: link() fails if the key
+    # exists, so two processes starting at once keep one key, and no reader sees it half written.
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".checkpoint.key.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(signer.skey + "\n")
+        os.link(temporary, path)
     except FileExistsError:
-        return path
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(signer.skey + "\n")
+        return path  # another process's key won; its vkey file is its to write
+    finally:
+        os.unlink(temporary)
     (directory / "checkpoint.vkey").write_text(signer.verifier.vkey + "\n", encoding="ascii")
     return path
 

@@ -19,8 +19,10 @@ unencrypted with mode 0600 because they protect nothing of value.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,16 +99,31 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def _write_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` whole or not at all: a reader never sees a half-written file."""
+    # mkstemp creates the file 0600, so a key is never readable by others, even briefly.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    # Create with 0600 from the start: a chmod after writing leaves a readable window.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    _write_file(path, pem, 0o600)
+
+
+def _write_certificate(path: Path, certificate: x509.Certificate) -> None:
+    _write_file(path, certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def _revocation_pointers(
@@ -200,7 +217,7 @@ def _create_ocsp_responder(
         .sign(ca_key, hashes.SHA256())
     )
     _write_key(pki.ocsp_key_file, key)
-    pki.ocsp_cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    _write_certificate(pki.ocsp_cert_file, certificate)
 
 
 def _create(pki: DevPki, revocation_url: str | None) -> None:
@@ -229,12 +246,11 @@ def _create(pki: DevPki, revocation_url: str | None) -> None:
             revocation_url=revocation_url,
         )
         _write_key(key_file, key)
-        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        _write_certificate(cert_file, certificate)
     _create_ocsp_responder(pki, ca_cert, ca_key)
-    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-    pki.chain_file.write_bytes(ca_pem)
+    _write_certificate(pki.chain_file, ca_cert)
     # The CA certificate is written last: its presence marks a complete PKI.
-    pki.ca_cert_file.write_bytes(ca_pem)
+    _write_certificate(pki.ca_cert_file, ca_cert)
 
 
 def ensure_dev_pki(directory: Path, *, revocation_url: str | None = None) -> DevPki:
@@ -248,7 +264,12 @@ def ensure_dev_pki(directory: Path, *, revocation_url: str | None = None) -> Dev
     if all(path.is_file() for path in pki.files()):
         return pki
     directory.mkdir(parents=True, exist_ok=True)
-    _create(pki, revocation_url)
+    # Processes that start at once (a worker's pool children, the web server) must not each
+    # write their own keys over one another's: the first creates, the others wait and reuse.
+    with open(directory / ".create.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all(path.is_file() for path in pki.files()):
+            _create(pki, revocation_url)
     return pki
 
 
@@ -294,9 +315,8 @@ def dev_pki_revoke(pki: DevPki, certificate: x509.Certificate, *, at: dt.datetim
     """Record ``certificate`` as revoked from ``at`` (key compromise) in CRL and OCSP."""
     revoked = _revocations(pki)
     revoked[certificate.serial_number] = at
-    pki.revocations_file.write_text(
-        json.dumps({str(serial): when.isoformat() for serial, when in revoked.items()})
-    )
+    recorded = {str(serial): when.isoformat() for serial, when in revoked.items()}
+    _write_file(pki.revocations_file, json.dumps(recorded).encode())
 
 
 def dev_pki_crl(pki: DevPki, *, now: dt.datetime | None = None) -> bytes:
@@ -328,7 +348,7 @@ def _issued_certificates(pki: DevPki) -> dict[int, x509.Certificate]:
 def dev_pki_remember(pki: DevPki, certificate: x509.Certificate) -> None:
     """Let the OCSP responder answer for a certificate issued by :func:`dev_pki_issue`."""
     path = pki.directory / f"issued-{certificate.serial_number:x}.crt.pem"
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    _write_certificate(path, certificate)
 
 
 def dev_pki_ocsp_response(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,18 @@ def test_production_without_a_key_file_refuses_to_sign(settings: Any) -> None:
             transparency.log_signer()
     finally:
         transparency.log_signer.cache_clear()
+
+
+def _dev_log_vkey(directory: Path) -> str:
+    key_file = transparency.ensure_dev_log_key(directory)
+    return note.Signer.from_skey(key_file.read_text(encoding="ascii")).verifier.vkey
+
+
+@pytest.mark.django_db(False)
+def test_processes_starting_at_once_share_one_dev_checkpoint_key(tmp_path: Path) -> None:
+    # Every process reads a whole key and the same one; the vkey file beside it matches it.
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        vkeys = pool.map(_dev_log_vkey, [tmp_path] * 8)
+    assert len(set(vkeys)) == 1
+    assert (tmp_path / "checkpoint.vkey").read_text(encoding="ascii").strip() == vkeys[0]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -9,6 +9,7 @@ reject it even though the old signature still verifies cryptographically.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import stat
 from collections.abc import Iterator
 from io import BytesIO
@@ -288,6 +289,21 @@ def test_dev_pki_is_created_once_and_reused(tmp_path: Path) -> None:
     contents = {path: path.read_bytes() for path in first.files()}
     second = ensure_dev_pki(tmp_path)
     assert {path: path.read_bytes() for path in second.files()} == contents
+
+
+def _first_use(directory: Path) -> bytes:
+    pki = ensure_dev_pki(directory)
+    load_signer(pki.signing_key_file, pki.signing_cert_file, [pki.chain_file])  # key matches
+    return pki.ca_cert_file.read_bytes()
+
+
+def test_processes_starting_at_once_share_one_dev_pki(tmp_path: Path) -> None:
+    # A worker's pool children sign their first reports at the same moment: none may sign
+    # with a key another has just replaced, nor read a file another is writing.
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        roots = pool.map(_first_use, [tmp_path] * 8)
+    assert len(set(roots)) == 1
+    assert roots[0] == DevPki.in_directory(tmp_path).ca_cert_file.read_bytes()
 
 
 def test_dev_pki_names_itself_untrusted_and_chains(tmp_path: Path) -> None:
