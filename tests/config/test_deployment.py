@@ -5,7 +5,10 @@ application sees it as HTTPS."""
 
 from __future__ import annotations
 
+import gc
 import json
+import re
+import runpy
 import shlex
 import ssl
 import subprocess
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.live_http import BIN, ROOT, free_port, running, server_env
 
@@ -33,15 +37,6 @@ def compose() -> dict[str, Any]:
     )
     config: dict[str, Any] = json.loads(rendered.stdout)
     return config
-
-
-def gunicorn_arguments(service: dict[str, Any]) -> list[str]:
-    shell, flag, script = service["command"]
-    assert (shell, flag) == ("sh", "-c")
-    # One line: a newline inside the script would end the gunicorn command early.
-    assert "\n" not in script
-    words = shlex.split(script)
-    return words[words.index("gunicorn") :]
 
 
 def test_only_the_proxy_is_published(compose: dict[str, Any]) -> None:
@@ -84,21 +79,80 @@ def test_gunicorn_trusts_the_proxy_header_because_only_the_proxy_reaches_it(
     assert environment["SECURE_HSTS_PRELOAD"] == "0"
 
 
-def test_gunicorn_recycles_workers_with_jitter_and_bounds_requests(compose: dict[str, Any]) -> None:
-    arguments = gunicorn_arguments(compose["services"]["web"])
-    options = dict(zip(arguments[2::2], arguments[3::2], strict=False))
-    assert int(options["--max-requests"]) > 0
-    assert int(options["--max-requests-jitter"]) > 0
-    assert int(options["--timeout"]) > 0
+GUNICORN_CONFIG = "config/gunicorn.py"
 
 
-def test_the_live_server_recycles_gunicorn_workers_as_deployed() -> None:
-    script = (ROOT / ".ci" / "live-server").read_text().replace("\\\n", " ")
-    (line,) = [line for line in script.splitlines() if "gunicorn config.wsgi" in line]
-    arguments = shlex.split(line.split(">")[0])
-    options = dict(zip(arguments[2::2], arguments[3::2], strict=False))
-    assert int(options["--max-requests"]) > 0
-    assert int(options["--max-requests-jitter"]) > 0
+def launcher_arguments() -> dict[str, list[str]]:
+    """The gunicorn command line of everything that starts the web service."""
+    compose_web = yaml.safe_load(COMPOSE.read_text())["services"]["web"]
+    compose_script = shlex.split(compose_web["command"])[-1]
+    live = (ROOT / ".ci" / "live-server").read_text().replace("\\\n", " ")
+    (live_line,) = [line for line in live.splitlines() if "bin/gunicorn" in line]
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text().splitlines()
+    (cmd,) = [line for line in dockerfile if line.startswith("CMD ")]
+    return {
+        "compose": shlex.split(compose_script.split("exec ", 1)[1]),
+        "live-server": shlex.split(live_line.split(">")[0]),
+        "Dockerfile": json.loads(cmd.removeprefix("CMD ")),
+    }
+
+
+@pytest.mark.parametrize("launcher", ["compose", "live-server", "Dockerfile"])
+def test_every_launcher_runs_gunicorn_with_the_one_config_file(launcher: str) -> None:
+    arguments = launcher_arguments()[launcher]
+    assert arguments[arguments.index("-c") + 1] == GUNICORN_CONFIG
+    assert "config.wsgi:application" in arguments
+    # Everything else is the config file's: nothing here may override it.
+    assert [a for a in arguments if a.startswith("--")] == ["--bind"]
+
+
+def test_gunicorn_config_recycles_workers_bounds_requests_and_preloads() -> None:
+    # As gunicorn itself resolves the file.
+    printed = subprocess.run(
+        [str(BIN / "gunicorn"), "-c", GUNICORN_CONFIG, "config.wsgi:application", "--print-config"],
+        cwd=ROOT,
+        env=server_env(DEBUG="1"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    settings = dict(re.findall(r"^(\w+) += (.*)$", printed, re.MULTILINE))
+    assert int(settings["max_requests"]) > 0
+    assert int(settings["max_requests_jitter"]) > 0
+    assert 0 < int(settings["timeout"]) <= 120
+    assert settings["preload_app"] == "True"
+    assert settings["accesslog"] == "None"  # the proxy logs requests
+    assert settings["workers"] == "3"
+    assert settings["pre_fork"] == "<pre_fork()>"
+
+
+def test_a_worker_forks_with_the_masters_objects_frozen() -> None:
+    # The first full collection in a worker would otherwise walk (and copy) them all.
+    hooks = runpy.run_path(str(ROOT / GUNICORN_CONFIG))
+    try:
+        before = gc.get_freeze_count()
+        gc.collect()
+        hooks["pre_fork"](None, None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+
+
+def test_the_wsgi_module_leaves_no_import_to_the_first_request() -> None:
+    # What the master loads (preload_app) every forked worker has without paying for it.
+    probe = (
+        "import sys, config.wsgi; "
+        "print(all(m in sys.modules for m in ('registry.api.tlog', 'registry.admin', 'redis')))"
+    )
+    result = subprocess.run(
+        [str(BIN / "python"), "-c", probe],
+        cwd=ROOT,
+        env=server_env(DEBUG="0", CACHE_URL="redis://127.0.0.1:6379/9"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "True", result.stderr
 
 
 def caddyfile_for_test(tmp_path: Path, http_port: int, https_port: int) -> Path:
@@ -119,11 +173,8 @@ def test_https_through_the_proxy_reaches_the_application_as_https(tmp_path: Path
     gunicorn_env = server_env(TRUST_X_FORWARDED_PROTO="1", SECURE_SSL_REDIRECT="1", DEBUG="0")
     gunicorn = [
         str(BIN / "gunicorn"),
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{app_port}",
-        "--workers",
-        "1",
+        *("-c", GUNICORN_CONFIG, "config.wsgi:application"),
+        *("--bind", f"127.0.0.1:{app_port}", "--workers", "1"),
     ]
     caddy_env = server_env(
         REGISTRY_SITE_ADDRESS=f"localhost:{https_port}",
@@ -148,6 +199,16 @@ def test_https_through_the_proxy_reaches_the_application_as_https(tmp_path: Path
             assert answer.status == 200
             assert answer.url == f"https://localhost:{https_port}/api/v1/"
             assert "Content-Security-Policy" in answer.headers
+        # The proxy logs the request (gunicorn does not).
+        logged = [
+            json.loads(line)
+            for line in (tmp_path / "caddy.log").read_text().splitlines()
+            if '"http.log.access' in line
+        ]
+        assert [(entry["request"]["uri"], entry["status"]) for entry in logged] == [
+            ("/api/v1/", 200)
+        ]
+        assert "/api/v1/" not in (tmp_path / "gunicorn.log").read_text()
         # Plain HTTP to gunicorn itself (as nothing but the proxy can) is sent to HTTPS.
         request = urllib.request.Request(
             f"http://127.0.0.1:{app_port}/api/v1/", headers={"Host": "localhost"}
