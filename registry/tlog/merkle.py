@@ -8,9 +8,9 @@ Storage is by *complete subtrees*: the node at ``(level, index)`` is the root of
 2**level leaves starting at ``index * 2**level``. Appending leaf n creates the node
 (0, n) and one node per trailing 1-bit of n, each from the *frontier* (the complete
 subtrees that the binary digits of n decompose the tree into), so an append reads and
-writes O(log n) nodes and never recomputes the tree. Proofs read O(log n) nodes: the
-generators first collect the node keys they need (the recursion's shape depends only on
-the sizes, never on hash values), so a database-backed store answers in one query.
+writes O(log n) nodes and never recomputes the tree. Proofs read O(log n) nodes: which
+ones depends only on the sizes, never on hash values, so a proof names them all first
+and a database-backed store answers in one query.
 """
 
 from __future__ import annotations
@@ -88,68 +88,74 @@ def append_nodes(
 
 
 # --- proof generation over stored complete subtrees ---------------------------------------
+#
+# A proof is a list of subtree hashes MTH(D[start:end]), for ranges that RFC 9162's
+# recursion produces and that depend only on the sizes. Such a range is ``start`` aligned
+# on its largest power of two, so it splits into complete subtrees of decreasing size
+# (``_range_keys``), and MTH of the range folds their hashes from the right, as the
+# recursion's "split at the largest power of two" does. A proof therefore names its
+# ranges, reads every complete subtree of every range in one call of the store, and
+# folds: one pass, no hashing until the nodes are read.
+
+Range = tuple[int, int]  # [start, end) of leaf indices
 
 
-class _KeyCollector:
-    """A stand-in store that records which nodes a computation asks for."""
-
-    def __init__(self) -> None:
-        self.keys: list[NodeKey] = []
-
-    def __call__(self, key: NodeKey) -> bytes:
-        self.keys.append(key)
-        return bytes(HASH_SIZE)
-
-
-def _subtree(get: Callable[[NodeKey], bytes], start: int, end: int) -> bytes:
-    """MTH(D[start:end]) for a range the RFC's recursion produces (start aligned)."""
-    width = end - start
-    if width & (width - 1) == 0:
-        level = width.bit_length() - 1
-        return get((level, start >> level))
-    k = _split(width)
-    return node_hash(_subtree(get, start, start + k), _subtree(get, start + k, end))
+def _range_keys(start: int, end: int) -> list[NodeKey]:
+    """The complete subtrees D[start:end] splits into, largest first."""
+    keys: list[NodeKey] = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        keys.append((level, start >> level))
+        start += 1 << level
+    return keys
 
 
-def _path(get: Callable[[NodeKey], bytes], index: int, start: int, end: int) -> list[bytes]:
-    """RFC 9162 section 2.1.3.1 PATH(m, D[start:end]), m = index - start."""
-    if end - start == 1:
-        return []
-    k = _split(end - start)
-    if index - start < k:
-        return [*_path(get, index, start, start + k), _subtree(get, start + k, end)]
-    return [*_path(get, index, start + k, end), _subtree(get, start, start + k)]
+def _path_ranges(index: int, size: int) -> list[Range]:
+    """RFC 9162 section 2.1.3.1 PATH(index, D[0:size]): the sibling ranges, leaf first."""
+    siblings: list[Range] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index < start + k:
+            siblings.append((start + k, end))
+            end = start + k
+        else:
+            siblings.append((start, start + k))
+            start += k
+    return siblings[::-1]
 
 
-def _subproof(
-    get: Callable[[NodeKey], bytes], old_end: int, start: int, end: int, complete: bool
-) -> list[bytes]:
-    """RFC 9162 section 2.1.4.1 SUBPROOF(m, D[start:end], b), m = old_end - start."""
-    if old_end == end:
-        return [] if complete else [_subtree(get, start, end)]
-    k = _split(end - start)
-    if old_end - start <= k:
-        return [*_subproof(get, old_end, start, start + k, complete), _subtree(get, start + k, end)]
-    return [*_subproof(get, old_end, start + k, end, False), _subtree(get, start, start + k)]
+def _consistency_ranges(old_size: int, new_size: int) -> list[Range]:
+    """RFC 9162 section 2.1.4.1 SUBPROOF(old_size, D[0:new_size], true), as ranges."""
+    siblings: list[Range] = []
+    start, end, complete = 0, new_size, True
+    while old_size != end:
+        k = _split(end - start)
+        if old_size - start <= k:
+            siblings.append((start + k, end))
+            end = start + k
+        else:
+            siblings.append((start, start + k))
+            start += k
+            complete = False
+    return ([] if complete else [(start, end)]) + siblings[::-1]
 
 
-def _with_store(
-    read: NodeReader, compute: Callable[[Callable[[NodeKey], bytes]], list[bytes]]
-) -> list[bytes]:
-    collector = _KeyCollector()
-    compute(collector)
-    nodes = read(collector.keys)
-    missing = [key for key in collector.keys if key not in nodes]
+def _range_hashes(read: NodeReader, ranges: Sequence[Range]) -> list[bytes]:
+    """MTH(D[start:end]) of each range, from one read of the store."""
+    keys = [_range_keys(start, end) for start, end in ranges]
+    nodes = read([key for subtrees in keys for key in subtrees])
+    missing = [key for subtrees in keys for key in subtrees if key not in nodes]
     if missing:
         raise LookupError(f"the tree store lacks nodes {missing[:5]}")
-    return compute(nodes.__getitem__)
+    return [root_from_frontier([nodes[key] for key in subtrees]) for subtrees in keys]
 
 
 def inclusion_proof(read: NodeReader, index: int, size: int) -> list[bytes]:
     """The audit path of leaf ``index`` (0-based) in the tree of ``size`` leaves."""
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    return _with_store(read, lambda get: _path(get, index, 0, size))
+    return _range_hashes(read, _path_ranges(index, size))
 
 
 def consistency_proof(read: NodeReader, old_size: int, new_size: int) -> list[bytes]:
@@ -158,7 +164,7 @@ def consistency_proof(read: NodeReader, old_size: int, new_size: int) -> list[by
         raise ProofError(f"no consistency proof from size {old_size} to size {new_size}")
     if old_size in (0, new_size):
         return []
-    return _with_store(read, lambda get: _subproof(get, old_size, 0, new_size, True))
+    return _range_hashes(read, _consistency_ranges(old_size, new_size))
 
 
 def tree_root(read: NodeReader, size: int) -> bytes:
