@@ -10,6 +10,7 @@ README) and are read at each request, so settings overrides apply.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+from registry.cache import count_and_read
 
 # URL name -> scope, for the unsafe methods only (reading a result is cheap).
 HEAVY_WORK: dict[str, str] = {
@@ -48,7 +51,9 @@ class _SlidingWindow:
     previous window's count by the share of it still inside the sliding window ending
     now (the "sliding window counter"). DRF's own throttles read and write the time of
     every request in the window, up to the rate (1,200 a minute for a user), on each
-    request; this reads two integers and writes one, whatever the rate.
+    request; this increments one integer and reads another, whatever the rate, in one
+    round trip to Redis (``registry.cache.count_and_read``). The increment is atomic:
+    concurrent requests of one client all count.
     """
 
     # DRF's SimpleRateThrottle provides these (annotations only: nothing shadowed).
@@ -69,13 +74,14 @@ class _SlidingWindow:
             return True
         window, elapsed = divmod(self.timer(), self.duration)
         current_key, previous_key = f"{self.key}:{window:.0f}", f"{self.key}:{window - 1:.0f}"
-        counts = self.cache.get_many([current_key, previous_key])
-        current, previous = counts.get(current_key, 0), counts.get(previous_key, 0)
+        # Kept through the next window, where it is the previous one.
+        counted, previous = count_and_read(self.cache, current_key, previous_key, 2 * self.duration)
+        current = counted - 1  # before this request
         self._seen = (current, previous, elapsed)
         if previous * (1 - elapsed / self.duration) + current >= self.num_requests:
+            with contextlib.suppress(ValueError):  # (the key expired meanwhile)
+                self.cache.decr(current_key)  # a refused request does not count
             return False
-        # Kept through the next window, where it is the previous one.
-        self.cache.set(current_key, current + 1, 2 * self.duration)
         return True
 
     def wait(self) -> float:

@@ -4,8 +4,10 @@ Beyond a budget the API answers 429 in its error format, with Retry-After."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from django.urls import get_resolver
 from rest_framework.throttling import SimpleRateThrottle
 
 from registry.api.throttling import HEAVY_WORK
+from registry.cache import count_and_read
 from registry.models import Commitment
 from tests.factories import OrganizationFactory
 from tests.registry.api_records import API, client_for
@@ -26,13 +29,38 @@ pytestmark = pytest.mark.django_db
 RATES = {"anon": "1000/min", "user": "1000/min", "uploads": "2/hour", "verification": "2/min"}
 
 
-@pytest.fixture
-def counting_cache(settings: Any) -> Iterator[None]:
-    """The tests' cache counts nothing; these tests need one that does."""
+def use_redis_cache(settings: Any) -> None:
+    """The production cache backend on this run's Redis (the PostgreSQL + Redis suite),
+    under a key prefix of its own. No cache.clear() afterwards: on Redis it empties the
+    whole database; the keys expire with their windows."""
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs this run's Redis (the PostgreSQL + Redis suite)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "registry.cache.RegistryRedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+        }
+    }
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def counting_cache(request: pytest.FixtureRequest, settings: Any) -> Iterator[None]:
+    """The tests' cache counts nothing; these tests need one that does: the in-process
+    cache of the embedded default, and Redis, as deployed."""
+    if request.param == "redis":
+        use_redis_cache(settings)
+        yield
+        return
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> None:
+    use_redis_cache(settings)
 
 
 def with_rates(settings: Any, **rates: str) -> None:
@@ -168,23 +196,6 @@ def test_admin_sign_in_still_works_below_the_limit(counting_cache: None, adam: U
     assert sign_in(Client(), "adam", "correct horse battery staple") == 302
 
 
-@pytest.fixture
-def redis_cache(settings: Any) -> None:
-    """The production cache backend on this run's Redis (the PostgreSQL + Redis suite),
-    under a key prefix of its own."""
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs this run's Redis (the PostgreSQL + Redis suite)")
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "registry.cache.RegistryRedisCache",
-            "LOCATION": settings.CELERY_BROKER_URL,
-            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
-        }
-    }
-    # No cache.clear() afterwards: on Redis it empties the whole database. The keys expire
-    # with their windows.
-
-
 def test_throttles_count_in_redis_with_one_client_per_pool(
     redis_cache: None, settings: Any
 ) -> None:
@@ -194,3 +205,20 @@ def test_throttles_count_in_redis_with_one_client_per_pool(
     assert statuses == [200, 200, 200, 429]
     backend = cache._cache  # type: ignore[attr-defined]  # the backend's client wrapper
     assert backend.get_client(write=True) is backend.get_client(write=False)
+
+
+def test_concurrent_requests_each_count(counting_cache: None) -> None:
+    # Read-then-write counting loses requests that read the same count; an atomic
+    # increment does not.
+    start = threading.Barrier(16)
+
+    def one_request(_: int) -> int:
+        start.wait()
+        counted, previous = count_and_read(cache, "client:7", "client:6", 60)
+        assert previous == 0
+        return counted
+
+    with ThreadPoolExecutor(16) as pool:
+        counts = sorted(pool.map(one_request, range(16)))
+    assert counts == list(range(1, 17))
+    assert cache.get("client:7") == 16
