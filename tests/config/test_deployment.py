@@ -139,10 +139,15 @@ def test_a_worker_forks_with_the_masters_objects_frozen() -> None:
 
 
 def test_the_wsgi_module_leaves_no_import_to_the_first_request() -> None:
-    # What the master loads (preload_app) every forked worker has without paying for it.
+    # What the master loads (preload_app) every forked worker has without paying for it;
+    # and no connection: workers forked from a master holding one would share its socket.
     probe = (
         "import sys, config.wsgi; "
-        "print(all(m in sys.modules for m in ('registry.api.tlog', 'registry.admin', 'redis')))"
+        "from django.db import connections; from django.core.cache import caches; "
+        "pool = caches['default']._cache._get_connection_pool(True); "
+        "print(all(m in sys.modules for m in ('registry.api.tlog', 'registry.admin', 'redis')), "
+        "connections['default'].connection is None, "
+        "not pool._available_connections and not pool._in_use_connections)"
     )
     result = subprocess.run(
         [str(BIN / "python"), "-c", probe],
@@ -152,7 +157,7 @@ def test_the_wsgi_module_leaves_no_import_to_the_first_request() -> None:
         text=True,
         check=True,
     )
-    assert result.stdout.strip() == "True", result.stderr
+    assert result.stdout.split() == ["True", "True", "True"], result.stderr
 
 
 def caddyfile_for_test(tmp_path: Path, http_port: int, https_port: int) -> Path:
