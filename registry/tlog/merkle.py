@@ -44,15 +44,6 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def frontier_keys(size: int) -> list[NodeKey]:
-    """The complete subtrees a tree of ``size`` leaves decomposes into, largest first."""
-    keys: list[NodeKey] = []
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            keys.append((level, (size >> level) - 1))
-    return keys
-
-
 def root_from_frontier(frontier: Sequence[bytes]) -> bytes:
     """The root of a tree whose complete subtrees (largest first) are ``frontier``."""
     if not frontier:
@@ -101,7 +92,8 @@ Range = tuple[int, int]  # [start, end) of leaf indices
 
 
 def _range_keys(start: int, end: int) -> list[NodeKey]:
-    """The complete subtrees D[start:end] splits into, largest first."""
+    """The complete subtrees D[start:end] splits into, largest first (for D[0:n], the
+    frontier of the tree of n leaves)."""
     keys: list[NodeKey] = []
     while start < end:
         level = (end - start).bit_length() - 1
@@ -168,10 +160,8 @@ def consistency_proof(read: NodeReader, old_size: int, new_size: int) -> list[by
 
 
 def tree_root(read: NodeReader, size: int) -> bytes:
-    """MTH of the first ``size`` leaves, from their frontier."""
-    keys = frontier_keys(size)
-    nodes = read(keys)
-    return root_from_frontier([nodes[key] for key in keys])
+    """MTH of the first ``size`` leaves: the range of the whole tree, from its frontier."""
+    return _range_hashes(read, [(0, size)])[0] if size else EMPTY_ROOT
 
 
 # --- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) --------------------------------
